@@ -1,0 +1,66 @@
+"""The exceptions hsibench raises: one family, messages that say what went wrong and what to do."""
+
+from __future__ import annotations
+
+
+class HsibenchError(Exception):
+    """Base class of every error hsibench raises on purpose (the CLI prints it as one line)."""
+
+
+class InvalidCubeError(HsibenchError, ValueError):
+    """A cube is not a finite, non-empty, numeric (rows, cols, bands) array."""
+
+
+class InvalidRateError(HsibenchError, ValueError):
+    """A target rate is non-positive, not finite, above the native bit depth, or unreachable."""
+
+
+class UnknownCodecError(HsibenchError, KeyError):
+    """A codec spec names a codec that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidParameterError(HsibenchError, ValueError):
+    """A codec spec has an unknown parameter or a value of the wrong type or range."""
+
+
+class CorruptDataError(HsibenchError, ValueError):
+    """Bytes handed to ``decode`` are not a valid, complete hsibench container."""
+
+
+class KeyRequiredError(HsibenchError, ValueError):
+    """A keyed stream was decoded without the key it needs."""
+
+
+class MissingDependencyError(HsibenchError, ImportError):
+    """An optional package a codec or loader needs is not installed."""
+
+    def __init__(self, package: str, feature: str, extra: str | None = None):
+        how = f'pip install "hsibench[{extra}]"' if extra else f"pip install {package}"
+        super().__init__(f"{feature} needs the package '{package}', which is not installed; run: {how}")
+        self.package = package
+
+
+class UnknownDatasetError(HsibenchError, KeyError):
+    """A dataset name is neither registered nor an existing file."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class DatasetNotFoundError(HsibenchError, FileNotFoundError):
+    """A registered dataset is not in the cache; the message says how to download it."""
+
+
+class DownloadError(HsibenchError, OSError):
+    """A download failed or delivered the wrong content (size, checksum, variable, shape, dtype)."""
+
+
+class DatasetFormatError(HsibenchError, ValueError):
+    """A dataset file cannot be read as a cube (unknown format, missing variable, wrong shape)."""
+
+
+class ResultsError(HsibenchError, OSError):
+    """A run directory or records file cannot be read or written."""
