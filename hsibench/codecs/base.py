@@ -290,6 +290,7 @@ class Codec(ABC):
                 f"codec '{self.name}' has no parameter {', '.join(map(repr, unknown))}; "
                 f"its parameters are: {', '.join(self.params) or '(none)'}"
             )
+        self.info: dict[str, Any] = {}  # what the last encode chose and measured (JSON-able; recorded)
         self.config: dict[str, Any] = {
             key: p.convert(key, params[key]) if key in params else p.default for key, p in self.params.items()
         }
@@ -299,6 +300,7 @@ class Codec(ABC):
         """Compress ``cube`` to at most ``bpppb`` bits per pixel per band (container included)."""
         cube = validate_cube(cube)
         rate = validate_rate(bpppb, cube.dtype)
+        self.info = {}
         data = self._encode(cube, rate)
         if not isinstance(data, bytes):
             raise TypeError(f"{type(self).__name__}._encode must return bytes")
@@ -322,6 +324,10 @@ class Codec(ABC):
         """The canonical spec string of this configured codec, e.g. ``pca[components=8]``."""
         items = [f"{k}={_fmt(v)}" for k, v in self.config.items() if v != self.params[k].default]
         return f"{self.name}[{','.join(items)}]" if items else self.name
+
+    def secrets(self) -> dict[str, Any]:
+        """Keyword arguments that the holder of a withheld secret passes to ``decode`` (e.g. a key)."""
+        return {}
 
     def describe_stream(self, data: bytes) -> dict[str, Any]:
         """What the record should show about a stream (e.g. the structure a rate search chose)."""

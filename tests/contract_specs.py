@@ -1,0 +1,9 @@
+"""Fast specs and rates for the contract tests: one entry per registered codec.
+
+Every registered codec must appear here (tests/test_contract.py checks it), with a spec that
+runs in a few seconds on a tiny cube and two or more increasing rates.
+"""
+
+CONTRACT_SPECS: dict[str, dict] = {
+    "pca": {"spec": "pca", "rates": [0.5, 1.0, 2.0]},
+}
