@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -78,6 +79,9 @@ def test_info_is_frozen_and_case_insensitive():
         entry.name = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         entry.crops["new"] = (0, 1, 0, 1)  # type: ignore[index]
+    # The CLI prints records as JSON: the record must survive asdict/json.
+    record = json.loads(json.dumps(dataclasses.asdict(entry)))
+    assert record["crops"] == {"paper": [0, 512, 0, 256]} and record["shape"] == [1476, 256, 145]
 
 
 def test_unknown_name_lists_the_registered_names():

@@ -13,7 +13,6 @@ with :func:`register` and remove it with :func:`unregister`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
@@ -21,6 +20,25 @@ import numpy as np
 from ..errors import UnknownDatasetError
 
 Crop = tuple[int, int, int, int]  # (r0, r1, c0, c1), half-open, rows then columns
+
+
+class _ReadOnlyDict(dict):
+    """A dict that refuses changes: keeps a frozen record frozen, yet JSON- and asdict-friendly."""
+
+    def _readonly(self, *args, **kwargs):
+        raise TypeError("DatasetInfo.crops is read-only; build a new DatasetInfo with dataclasses.replace")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+    __ior__ = _readonly  # type: ignore[assignment]
+
+    def __reduce__(self):
+        return (_ReadOnlyDict, (dict(self),))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 @dataclass(frozen=True)
@@ -52,8 +70,9 @@ class DatasetInfo:
     licence: str = ""
 
     def __post_init__(self) -> None:
-        # A read-only view, so a frozen record cannot be changed through its crops either.
-        object.__setattr__(self, "crops", MappingProxyType(dict(self.crops)))
+        # Read-only, so a frozen record cannot be changed through its crops either.
+        crops = {str(k): tuple(int(x) for x in v) for k, v in dict(self.crops).items()}
+        object.__setattr__(self, "crops", _ReadOnlyDict(crops))
 
     @property
     def url(self) -> str:
