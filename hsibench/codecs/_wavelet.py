@@ -36,7 +36,10 @@ import pywt
 
 from ..errors import InvalidParameterError
 
-__all__ = ["Layout", "max_levels", "choose_levels", "forward", "inverse", "KINDS", "analysis_filters"]
+__all__ = [
+    "KINDS", "Layout", "analysis_filters", "choose_levels", "forward", "forward_inplace", "inverse",
+    "inverse_inplace", "make_layout", "max_levels",
+]
 
 KINDS = ("packet", "dyadic")
 WAVELET = "bior4.4"  # the filter definition: CDF 9/7 as PyWavelets names it
@@ -313,6 +316,13 @@ def forward(x_brc: np.ndarray, kind: str = "packet", spectral_levels=None, spati
         raise InvalidParameterError(f"forward() needs a 3-D (bands, rows, cols) array; got shape {x.shape}")
     layout = make_layout(x.shape, kind, spectral_levels, spatial_levels)
     a = np.array(x, dtype=np.float64, order="C", copy=True)
+    forward_inplace(a, layout)
+    return a, layout
+
+
+def forward_inplace(a: np.ndarray, layout: Layout) -> None:
+    """:func:`forward` on a C-contiguous float64 array of ``layout.shape``, overwriting it (no copy)."""
+    _check_work_array(a, layout)
     b, r, c = a.shape
     if layout.kind == "packet":
         nb = b
@@ -329,14 +339,25 @@ def forward(x_brc: np.ndarray, kind: str = "packet", spectral_levels=None, spati
         for (bb, rr, cc), axes in plan:
             for ax in axes:
                 _along(a, (0, bb, 0, rr, 0, cc), ax, _lift_fwd0)
-    return a, layout
+
+
+def _check_work_array(a: np.ndarray, layout: Layout) -> None:
+    if a.shape != tuple(layout.shape):
+        raise InvalidParameterError(f"coefficient shape {a.shape} does not match the layout's {layout.shape}")
+    if a.dtype != np.float64 or not a.flags.c_contiguous or not a.flags.writeable:
+        raise InvalidParameterError("in-place transforms need a writeable C-contiguous float64 array")
 
 
 def inverse(coeffs: np.ndarray, layout: Layout) -> np.ndarray:
     """Invert :func:`forward`: float64 array of ``layout.shape``."""
     a = np.array(coeffs, dtype=np.float64, order="C", copy=True)
-    if a.shape != tuple(layout.shape):
-        raise InvalidParameterError(f"coefficient shape {a.shape} does not match the layout's {layout.shape}")
+    inverse_inplace(a, layout)
+    return a
+
+
+def inverse_inplace(a: np.ndarray, layout: Layout) -> None:
+    """:func:`inverse` on a C-contiguous float64 coefficient array, overwriting it (no copy)."""
+    _check_work_array(a, layout)
     b, r, c = a.shape
     if layout.kind == "packet":
         sizes = [(r, c)]
@@ -355,4 +376,3 @@ def inverse(coeffs: np.ndarray, layout: Layout) -> np.ndarray:
         for (bb, rr, cc), axes in reversed(plan):
             for ax in reversed(axes):
                 _along(a, (0, bb, 0, rr, 0, cc), ax, _lift_inv0)
-    return a

@@ -1,0 +1,186 @@
+"""Quality, speed and memory of the wavelet coders (speck, and spiht when it exists).
+
+Standalone until the asv suite lands::
+
+    python benchmarks/bench_wavelet_coders.py [--quality] [--speed] [--large] [--codecs speck,spiht]
+
+--quality  PSNR (data_range = max - min) on the four cubes of ../shared/data at 0.1 .. 2 bpppb,
+           packet transform with 4 spectral + 3 spatial levels (QccPack's settings), next to
+           QccPack 3D-SPECK's published numbers (../shared/data/README.md), plus the byte count
+           against the budget.
+--speed    encode / decode seconds on jasper_ridge at 0.1, 1 and 2 bpppb (best of 3, numba
+           compilation excluded by a warm-up call) against 1.5x the reference's times.
+--large    a synthetic 1476 x 256 x 145 uint16 cube (Botswana's size) at 1 bpppb, run in a
+           subprocess: encode and decode seconds and the peak RSS (ru_maxrss) of that process.
+With no flag, all three run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+
+RATES = (0.1, 0.25, 0.5, 1.0, 2.0)
+QCCPACK_SPECK = {  # ../shared/data/README.md: QccPack 0.61 3D-SPECK, packet 4 spectral + 3 spatial
+    "jasper_ridge": (37.22, 43.53, 47.87, 52.48, 58.68),
+    "indian_pines_sub85x70": (38.26, 41.48, 45.27, 51.14, 59.57),
+    "paviaU_sub50x50": (34.28, 41.66, 46.50, 51.03, 57.47),
+    "synthetic_128x128x64": (38.46, 44.51, 49.34, 52.80, 56.84),
+}
+BARS_DB = {"speck": 0.3, "spiht": 0.6}  # allowed shortfall against QccPack 3D-SPECK
+REFERENCE_SECONDS = {0.1: 0.18, 1.0: 0.92, 2.0: 1.66}  # QccPack 3D-SPECK encode, jasper_ridge
+LARGE_SHAPE = (1476, 256, 145)
+
+
+def psnr(x: np.ndarray, y: np.ndarray) -> float:
+    r = float(x.max()) - float(x.min())
+    mse = float(np.mean((x.astype(np.float64) - y.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(r * r / mse)
+
+
+def available_codecs(wanted: list[str]) -> list[str]:
+    out = []
+    for name in wanted:
+        if importlib.util.find_spec(f"hsibench.codecs.{name}") is None:
+            print(f"(skipping {name}: hsibench.codecs.{name} does not exist yet)")
+            continue
+        out.append(name)
+    return out
+
+
+def quality(names: list[str]) -> None:
+    from hsibench import codecs
+
+    print("\n## Quality: PSNR dB (data_range = max - min), packet 4 spectral + 3 spatial")
+    print("| codec | cube | " + " | ".join(f"{r:g}" for r in RATES) + " | worst vs QccPack | bytes within budget |")
+    print("|---|---|" + "---|" * len(RATES) + "---|---|")
+    for name in names:
+        codec = codecs.get(f"{name}[spectral_levels=4,spatial_levels=3]")
+        for cube_name, ref in QCCPACK_SPECK.items():
+            path = DATA / f"{cube_name}.npy"
+            if not path.exists():
+                print(f"| {name} | {cube_name} | (missing {path}) |")
+                continue
+            x = np.load(path)
+            cells, worst, sizes_ok = [], math.inf, True
+            for rate, qref in zip(RATES, ref):
+                data = codec.encode(x, bpppb=rate)
+                budget = int(math.floor(rate * x.size / 8 + 1e-9))
+                sizes_ok &= budget - 32 <= len(data) <= budget
+                p = psnr(x, codec.decode(data))
+                worst = min(worst, p - qref)
+                cells.append(f"{p:.2f} ({p - qref:+.2f})")
+            flag = "ok" if worst >= -BARS_DB.get(name, 0.3) else "BELOW BAR"
+            print(f"| {name} | {cube_name} | " + " | ".join(cells) + f" | {worst:+.2f} {flag} | {sizes_ok} |")
+
+
+def _best_of(fn, repeats: int = 3) -> float:
+    best = math.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def speed(names: list[str]) -> None:
+    from hsibench import codecs
+
+    path = DATA / "jasper_ridge.npy"
+    if not path.exists():
+        print(f"(speed: {path} missing)")
+        return
+    x = np.load(path)
+    print("\n## Speed: jasper_ridge 100x100x198, seconds (best of 3, JIT excluded)")
+    print("| codec | bpppb | encode s | decode s | bar (1.5 x reference) |")
+    print("|---|---|---|---|---|")
+    for name in names:
+        codec = codecs.get(f"{name}[spectral_levels=4,spatial_levels=3]")
+        codec.decode(codec.encode(x[:16, :16, :32], bpppb=1.0))  # compile / load the numba cache
+        for rate, ref in REFERENCE_SECONDS.items():
+            data = codec.encode(x, bpppb=rate)
+            te = _best_of(lambda: codec.encode(x, bpppb=rate))
+            td = _best_of(lambda: codec.decode(data))
+            print(f"| {name} | {rate:g} | {te:.3f} | {td:.3f} | {1.5 * ref:.2f} |")
+
+
+_LARGE_CHILD = r"""
+import json, resource, sys, time
+import numpy as np
+sys.path.insert(0, {root!r})
+from hsibench import codecs
+rows, cols, bands = {shape!r}
+rng = np.random.default_rng(0)
+# linear mixing of 4 smooth spectra with smooth abundances plus sensor noise, uint16
+y, x = np.mgrid[0:rows, 0:cols].astype(np.float32)
+wl = np.linspace(0, 1, bands, dtype=np.float32)
+cube = np.zeros((rows, cols, bands), dtype=np.float32)
+for k in range(4):
+    ab = (1 + np.sin(x / (17 + 9 * k) + k) * np.cos(y / (29 + 7 * k))).astype(np.float32)
+    spec = (900 + 600 * np.sin(2 * np.pi * ((k + 1) * 0.4 * wl + 0.2 * k))).astype(np.float32)
+    cube += ab[:, :, None] * spec[None, None, :]
+cube += rng.normal(0, 8, (rows, cols, bands)).astype(np.float32)
+cube = np.clip(cube, 0, 65535).astype(np.uint16)
+codec = codecs.get({spec!r})
+codec.decode(codec.encode(cube[:16, :16, :32], bpppb=1.0))  # JIT / cache warm-up
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t = time.perf_counter(); data = codec.encode(cube, bpppb={rate!r}); te = time.perf_counter() - t
+t = time.perf_counter(); out = codec.decode(data); td = time.perf_counter() - t
+r = float(cube.max()) - float(cube.min())
+mse = float(np.mean((cube.astype(np.float64) - out) ** 2))
+print(json.dumps(dict(encode_s=te, decode_s=td, bytes=len(data), psnr=10 * np.log10(r * r / mse),
+                      peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      rss_before_mb=base / 1024)))
+"""
+
+
+def large(names: list[str], rate: float = 1.0) -> None:
+    print(f"\n## Large cube: synthetic {LARGE_SHAPE} uint16 at {rate:g} bpppb (subprocess; peak RSS incl. the cube)")
+    print("| codec | encode s | decode s | PSNR dB | peak RSS MB |")
+    print("|---|---|---|---|---|")
+    for name in names:
+        code = _LARGE_CHILD.format(root=str(ROOT), shape=LARGE_SHAPE, spec=name, rate=rate)
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        if res.returncode != 0:
+            print(f"| {name} | failed: {res.stderr.strip().splitlines()[-1] if res.stderr else res.returncode} |")
+            continue
+        d = json.loads(res.stdout.strip().splitlines()[-1])
+        print(f"| {name} | {d['encode_s']:.2f} | {d['decode_s']:.2f} | {d['psnr']:.2f} | {d['peak_rss_mb']:.0f} |")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quality", action="store_true")
+    ap.add_argument("--speed", action="store_true")
+    ap.add_argument("--large", action="store_true")
+    ap.add_argument("--codecs", default="speck,spiht")
+    args = ap.parse_args(argv)
+    if not (args.quality or args.speed or args.large):
+        args.quality = args.speed = args.large = True
+    names = available_codecs([n.strip() for n in args.codecs.split(",") if n.strip()])
+    print(f"# wavelet coders: {', '.join(names)}  (load average {', '.join(f'{v:.2f}' for v in __import__('os').getloadavg())})")
+    if args.quality:
+        quality(names)
+    if args.speed:
+        speed(names)
+    if args.large:
+        large(names)
+    _ = resource  # ru_maxrss is read in the subprocess
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""3D-SPECK: embedded set-partitioning coding of a 3-D wavelet transform (Tang & Pearlman).
+
+Encode: subtract the cube mean, 3-D CDF 9/7 transform (:mod:`._wavelet`, packet by default),
+scale the magnitudes so the largest lies in ``[2**30, 2**31)`` and code them bit plane by bit
+plane with the octree set partitioning of :mod:`._speck_kernels`, every decision through an
+adaptive-context range coder (``ac=true``) or as raw bits (``ac=false``).  Decode mirrors the
+decisions and reconstructs every coefficient at the midpoint of its uncertainty interval.
+
+Octave-band partitioning: every subband of the layout is an initial set of the LIS, in the
+layout's order (lowest/coarsest first), and sets are processed smallest first.  This is how
+3D-SPECK treats a wavelet-packet decomposition, where the 2-D "I set" construction does not
+apply; the cost is one decision per subband per plane while the subband is insignificant.
+
+Rate control and truncation: the encoder stops at the last decision that keeps the *whole
+container* within the target's byte budget (it lands within 2 bytes of it), so one pass hits
+any rate.  The stream is *embedded*: ``hsibench.codecs.truncate(data, nbytes)`` rewrites the
+header for a prefix of the payload, and that prefix decodes to the cube at the lower rate (the
+decoder stops when its input runs out; decisions read from real bytes are the encoder's).
+Cutting the raw bytes instead is *rejected*: the container's header announces the payload size
+and a CRC, so an accidental truncation or corruption raises ``CorruptDataError`` rather than
+silently decoding to a worse cube.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import CorruptDataError, InvalidParameterError, InvalidRateError
+from . import _bits as B
+from . import _speck_kernels as K
+from . import _wavelet as W
+from .base import Codec, Header, Param, budget_bytes, register
+
+_MIN_EXP, _MAX_EXP = -1100, 1100  # bounds on the stored scale exponent (float64 range)
+
+
+def _as_number(v):
+    """A JSON-exact number: int when integral and small, else float."""
+    f = float(v)
+    if f.is_integer() and abs(f) < 2**53:
+        return int(f)
+    return f
+
+
+def band_major(cube: np.ndarray) -> np.ndarray:
+    """A fresh C-contiguous float64 ``(bands, rows, cols)`` copy of a ``(rows, cols, bands)`` cube."""
+    out = np.empty((cube.shape[2], cube.shape[0], cube.shape[1]), dtype=np.float64)
+    out[...] = np.moveaxis(cube, 2, 0)
+    return out
+
+
+@register
+class Speck(Codec):
+    """3D-SPECK on a CDF 9/7 wavelet-packet (or dyadic) transform; embedded, arithmetic-coded."""
+
+    name = "speck"
+    summary = "3D-SPECK set partitioning on a 3-D CDF 9/7 wavelet transform, embedded, context-adaptive AC"
+    embedded = True
+    params = {
+        "kind": Param(str, "packet", "3-D wavelet decomposition", choices=W.KINDS),
+        "spectral_levels": Param(
+            int, None, "wavelet levels along the bands (default: from the dimensions)", optional=True,
+            check=lambda v: v >= 0, check_doc="a count >= 0",
+        ),
+        "spatial_levels": Param(
+            int, None, "2-D wavelet levels on rows and columns (default: from the dimensions)", optional=True,
+            check=lambda v: v >= 0, check_doc="a count >= 0",
+        ),
+        "ac": Param(bool, True, "arithmetic-code the decisions (false: raw bits)"),
+    }
+
+    # -- encoding ------------------------------------------------------------------------------
+    def _encode(self, cube: np.ndarray, bpppb: float) -> bytes:
+        cfg = self.config
+        shape_brc = (cube.shape[2], cube.shape[0], cube.shape[1])
+        layout = W.make_layout(shape_brc, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
+        a = band_major(cube)
+        lo, hi = float(a.min()), float(a.max())
+        mean = float(a.mean(dtype=np.float64))
+        a -= mean
+        W.forward_inplace(a, layout)
+        amax = K.max_abs(a)
+        exp = None if amax == 0.0 else math.frexp(amax)[1] - 1  # floor(log2(amax))
+        params = {
+            "kind": layout.kind, "sl": layout.spectral_levels, "tl": layout.spatial_levels,
+            "ac": bool(cfg["ac"]), "mean": _as_number(mean), "lo": _as_number(lo), "hi": _as_number(hi),
+            "exp": exp,
+        }
+        budget = budget_bytes(bpppb, cube.shape)
+        limit = budget - self._header_size(cube, params)
+        if limit < 0:
+            raise InvalidRateError(
+                f"{bpppb:g} bpppb ({budget} bytes) cannot even hold the {budget - limit}-byte speck header "
+                f"for a {cube.shape} cube"
+            )
+        self.info = {"spectral_levels": layout.spectral_levels, "spatial_levels": layout.spatial_levels}
+        if exp is None:  # constant cube: the mean says it all
+            return self._pack(cube, params, b"")
+        payload = self._code(a, layout, exp, limit, cfg["ac"])
+        return self._pack(cube, params, payload)
+
+    def _code(self, a: np.ndarray, layout: W.Layout, exp: int, limit: int, ac: bool) -> bytes:
+        boxes = np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
+        t = K.build_tables(layout.subbands)
+        n = a.size
+        q = np.empty(n, dtype=np.int32)
+        sgn = np.empty(n, dtype=np.uint8)
+        msb = np.empty(n, dtype=np.int8)
+        scale = math.ldexp(1.0, K.TOP_PLANE - exp)
+        K.quantise(a, boxes, np.ones(len(boxes)), scale, q, sgn, msb)
+        del a
+        pyr = K.build_pyramid(msb, t["sb_off"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["pyr_size"])
+        buf = np.zeros(limit + 16, dtype=np.uint8)
+        st = B.enc_new() if ac else B.bw_new()
+        models = B.new_models(K.N_MODELS)
+        sig = np.zeros(n, dtype=np.int8)
+        stopped, plane, decisions = K.speck_run(
+            1, 1 if ac else 0, limit, buf, st, models, msb, pyr, q, sgn, sig, np.zeros(1),
+            t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], min(n, 1 << 16),
+        )
+        if decisions == 0:
+            return b""
+        size = B.enc_finish(st, buf) if ac else B.bw_finish(st, buf)
+        if size < 0 or size > limit:  # cannot happen: the kernel keeps a 2-byte margin
+            raise RuntimeError(f"speck: payload of {size} bytes overran the {limit}-byte budget")
+        self.info.update({"last_plane": int(plane), "complete": not stopped, "decisions": int(decisions)})
+        return buf[:size].tobytes()
+
+    # -- decoding ------------------------------------------------------------------------------
+    def _decode(self, header: Header, payload: bytes) -> np.ndarray:
+        rows, cols, bands = header.shape
+        kind, sl, tl, ac, mean, lo, hi, exp = _read_params(header.params, (bands, rows, cols))
+        out = np.empty((bands, rows, cols), dtype=np.float64)
+        if exp is None or len(payload) == 0:
+            out.fill(mean)
+        else:
+            layout = W.make_layout((bands, rows, cols), kind, sl, tl)
+            boxes = np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
+            t = K.build_tables(layout.subbands)
+            n = out.size
+            data = np.frombuffer(payload, dtype=np.uint8).copy()  # writeable: one kernel codes both ways
+            st = B.dec_new(data) if ac else B.br_new()
+            models = B.new_models(K.N_MODELS)
+            sig = np.zeros(n, dtype=np.int8)
+            rec = np.zeros(n, dtype=np.float64)
+            dummy8 = np.zeros(1, dtype=np.int8)
+            K.speck_run(
+                0, 1 if ac else 0, 0, data, st, models, dummy8, dummy8, np.zeros(1, dtype=np.int32),
+                np.zeros(1, dtype=np.uint8), sig, rec,
+                t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], min(n, 1 << 16),
+            )
+            K.scatter(rec, sig, boxes, np.ones(len(boxes)), math.ldexp(1.0, exp - K.TOP_PLANE), out)
+            del rec, sig
+            W.inverse_inplace(out, layout)
+            out += mean
+        np.clip(out, lo, hi, out=out)
+        return np.moveaxis(out, 0, 2).astype(np.float32)
+
+
+def _read_params(p: dict, shape_brc):
+    """Validate what the header says before any of it reaches a kernel."""
+    try:
+        kind = p["kind"]
+        sl, tl, ac = p["sl"], p["tl"], p["ac"]
+        mean, lo, hi, exp = p["mean"], p["lo"], p["hi"], p["exp"]
+    except (KeyError, TypeError):
+        raise CorruptDataError("the speck header lacks its parameters") from None
+    if kind not in W.KINDS or not isinstance(ac, bool):
+        raise CorruptDataError(f"the speck header has an invalid decomposition {kind!r} or ac flag {ac!r}")
+    for v in (sl, tl):
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise CorruptDataError("the speck header's level counts are not integers")
+    try:
+        W.choose_levels(shape_brc, kind, sl, tl)
+    except InvalidParameterError as exc:
+        raise CorruptDataError(f"the speck header's levels do not fit the cube: {exc}") from None
+    for v in (mean, lo, hi):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise CorruptDataError("the speck header's mean or range is not a finite number")
+    if exp is not None and (isinstance(exp, bool) or not isinstance(exp, int) or not _MIN_EXP <= exp <= _MAX_EXP):
+        raise CorruptDataError(f"the speck header's scale exponent {exp!r} is out of range")
+    if lo > hi:
+        raise CorruptDataError("the speck header's value range is empty")
+    return kind, sl, tl, ac, float(mean), float(lo), float(hi), exp
