@@ -1,0 +1,138 @@
+"""The ``hsibench`` command: run | report | datasets | codecs.
+
+Results and paths go to stdout, progress bars to stderr; an hsibench error is one line on
+stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__, codecs, datasets, report
+from .errors import HsibenchError, InvalidRateError
+from .results import load_records
+from .runner import DEFAULT_DATASET, DEFAULT_RATES, run
+
+
+def _rates(text: str) -> list[float]:
+    try:
+        rates = [float(r) for r in text.split(",") if r.strip()]
+    except ValueError:
+        raise InvalidRateError(f"--rates takes comma-separated numbers, e.g. 0.1,0.5,1; got {text!r}") from None
+    return rates
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hsibench", description="Benchmark lossy hyperspectral-image codecs.")
+    p.add_argument("--version", action="version", version=f"hsibench {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run codecs x datasets x rates and record the results")
+    r.add_argument("--codecs", default=None, help="comma-separated codec specs, e.g. 'pca,speck,gnn[blocks=4]' (default: all)")
+    r.add_argument("--dataset", default=DEFAULT_DATASET,
+                   help="comma-separated dataset names, specs or file paths (default: synthetic)")
+    r.add_argument("--rates", default=",".join(f"{x:g}" for x in DEFAULT_RATES), help="target bpppb, comma-separated")
+    r.add_argument("--out", default=None, help="run directory (default: results/<dataset>)")
+    r.add_argument("--force", action="store_true", help="re-run tasks that are already recorded")
+    r.add_argument("--seed", type=int, default=0, help="seed for stochastic codecs (default 0)")
+    r.add_argument("--data-dir", default=None, help="dataset cache folder (default: $HSIBENCH_DATA or ./datasets)")
+    r.add_argument("--download", action="store_true", help="download registered datasets that are missing")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    rep = sub.add_parser("report", help="tables from the records of a run")
+    rep.add_argument("run", help="run directory or records .jsonl file")
+    rep.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+
+    d = sub.add_parser("datasets", help="list, describe or download datasets")
+    dsub = d.add_subparsers(dest="action", required=True)
+    dsub.add_parser("list", help="registered datasets and whether they are downloaded")
+    di = dsub.add_parser("info", help="everything known about one dataset")
+    di.add_argument("name")
+    dd = dsub.add_parser("download", help="download and verify one dataset")
+    dd.add_argument("name")
+    for q in (d, di, dd):
+        q.add_argument("--data-dir", default=None, help="dataset cache folder")
+
+    c = sub.add_parser("codecs", help="list codecs and their parameters")
+    c.add_argument("action", choices=("list",))
+    return p
+
+
+def _cmd_run(args) -> int:
+    dataset_specs = codecs.split_specs(args.dataset)
+    codec_specs = codecs.split_specs(args.codecs) if args.codecs else None
+    summary = run(
+        dataset_specs=dataset_specs,
+        codec_specs=codec_specs,
+        rates=_rates(args.rates),
+        out=args.out,
+        seed=args.seed,
+        force=args.force,
+        data_dir=args.data_dir,
+        download=args.download,
+        progress=not args.no_progress,
+    )
+    records = load_records(summary.out)
+    print(report.markdown(records))
+    print(f"records: {summary.out / 'records.jsonl'} ({summary.ran} run, {summary.skipped} already recorded, "
+          f"{len(summary.failed)} failed)")
+    for rec in summary.failed:
+        print(f"failed: {rec['dataset']['name']} {rec['codec']['spec']} @ {rec['target_bpppb']:g}: "
+              f"{rec['error']['type']}: {rec['error']['message']}", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def _cmd_report(args) -> int:
+    records = load_records(args.run)
+    print(report.markdown(records) if args.format == "markdown" else report.csv(records), end="")
+    return 0
+
+
+def _cmd_datasets(args) -> int:
+    root = args.data_dir
+    if args.action == "list":
+        print("| name | title | shape | downloaded |\n|---|---|---|---|")
+        for name in datasets.names():
+            entry = datasets.info(name)
+            shape = "×".join(map(str, entry.shape))
+            print(f"| {name} | {entry.title} | {shape} | {'yes' if datasets.is_downloaded(name, root) else 'no'} |")
+    elif args.action == "info":
+        entry = datasets.info(args.name)
+        for key, value in vars(entry).items():
+            print(f"{key}: {dict(value) if key == 'crops' else value}")
+        if entry.filename:
+            print(f"path: {datasets.path(entry.name, root)}")
+    else:
+        print(datasets.download(args.name, root))
+    return 0
+
+
+def _cmd_codecs(args) -> int:
+    for name in codecs.names():
+        cls = codecs.codec_class(name)
+        print(f"{name}: {cls.summary}")
+        for key, p in cls.params.items():
+            default = "auto" if p.default is None else p.default
+            print(f"    {key} ({p.type.__name__}, default {default}): {p.doc}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hsibench`` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    handler = {"run": _cmd_run, "report": _cmd_report, "datasets": _cmd_datasets, "codecs": _cmd_codecs}[args.command]
+    try:
+        return handler(args)
+    except HsibenchError as exc:
+        print(f"hsibench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hsibench: interrupted; recorded results are kept, re-run the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""Records of a run: the schema, an atomic JSON-lines store, and a tidy pandas view.
+
+One record per task (dataset x codec x rate x seed), keyed by a hash of the task's inputs so
+a re-run can skip what is done.  Every write replaces the file atomically (temporary file,
+fsync, rename): an interrupted run never loses a record it had written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import ResultsError
+
+SCHEMA_VERSION = 1
+RECORDS_FILE = "records.jsonl"
+
+#: flat columns of :func:`to_frame`, in display order
+COLUMNS = [
+    "dataset", "codec", "spec", "seed", "status", "target_bpppb", "bpppb", "bytes", "cr",
+    "mse", "psnr", "psnr_native", "snr", "sam_deg", "ssim", "max_abs_error",
+    "encode_s", "decode_s", "peak_rss_mb", "device", "error",
+]
+
+
+def task_key(*, dataset_sha256: str, dataset_name: str, codec_spec: str, codec_params: dict,
+             target_bpppb: float, seed: int) -> str:
+    """Stable hash of everything that determines a task's result."""
+    blob = json.dumps(
+        {
+            "schema": SCHEMA_VERSION,
+            "dataset": [dataset_name, dataset_sha256],
+            "codec": [codec_spec, codec_params],
+            "rate": round(float(target_bpppb), 12),
+            "seed": int(seed),
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _jsonable(value: Any) -> Any:
+    """Replace non-finite floats by strings so the file stays strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "inf" if value > 0 else ("-inf" if value < 0 else "nan")
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, str) and value in {"inf", "-inf", "nan"}:
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    return value
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class RecordStore:
+    """The JSON-lines records of one run directory (or a bare ``.jsonl`` file)."""
+
+    def __init__(self, path: str | Path):
+        path = Path(path)
+        self.path = path / RECORDS_FILE if path.suffix != ".jsonl" else path
+
+    def read(self) -> list[dict]:
+        """All records; a damaged line is reported and skipped, never fatal."""
+        if not self.path.exists():
+            return []
+        records = []
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ResultsError(f"cannot read records {self.path}: {exc}") from None
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(_from_json(json.loads(line)))
+            except json.JSONDecodeError:
+                warnings.warn(f"{self.path}:{n}: skipping a damaged record line", stacklevel=2)
+        return records
+
+    def append(self, record: dict) -> None:
+        """Add one record, atomically (the old file stays intact until the new one is complete)."""
+        line = json.dumps(_jsonable(record), sort_keys=True, allow_nan=False) + "\n"
+        try:
+            old = self.path.read_bytes() if self.path.exists() else b""
+            if old and not old.endswith(b"\n"):
+                old += b"\n"
+            atomic_write(self.path, old + line.encode("utf-8"))
+        except OSError as exc:
+            raise ResultsError(f"cannot write records {self.path}: {exc}") from None
+
+    def done_keys(self) -> set[str]:
+        """Keys of the tasks that succeeded (failures are re-run, never cached)."""
+        return {r["key"] for r in self.read() if r.get("status") == "ok"}
+
+
+def load_records(run: str | Path) -> list[dict]:
+    """Records of a run directory or ``.jsonl`` file; an error if there is none."""
+    store = RecordStore(run)
+    if not store.path.exists():
+        raise ResultsError(f"no records at {store.path}; run `hsibench run --out {run}` first")
+    return store.read()
+
+
+def latest(records: Iterable[dict]) -> list[dict]:
+    """One record per task key: the newest (a re-run with --force supersedes the old result)."""
+    by_key: dict[str, dict] = {}
+    for r in records:
+        by_key[r["key"]] = r
+    return list(by_key.values())
+
+
+def flatten(record: dict) -> dict:
+    """One record as a flat row with the :data:`COLUMNS` (missing values as None)."""
+    m = record.get("metrics") or {}
+    peak = record.get("peak_rss_bytes")
+    row = {
+        "dataset": record["dataset"]["name"],
+        "codec": record["codec"]["name"],
+        "spec": record["codec"]["spec"],
+        "seed": record.get("seed"),
+        "status": record.get("status"),
+        "target_bpppb": record.get("target_bpppb"),
+        "bpppb": record.get("bpppb"),
+        "bytes": record.get("bytes"),
+        "cr": record.get("cr"),
+        "encode_s": record.get("encode_s"),
+        "decode_s": record.get("decode_s"),
+        "peak_rss_mb": peak / 2**20 if peak is not None else None,
+        "device": record.get("device"),
+        "error": (record.get("error") or {}).get("message"),
+    }
+    for name in ("mse", "psnr", "psnr_native", "snr", "sam_deg", "ssim", "max_abs_error"):
+        row[name] = m.get(name)
+    return row
+
+
+def to_frame(records: Iterable[dict]):
+    """A tidy pandas DataFrame, one row per (latest) record, columns as :data:`COLUMNS`."""
+    import pandas as pd
+
+    rows = [flatten(r) for r in latest(records)]
+    return pd.DataFrame(rows, columns=COLUMNS)
