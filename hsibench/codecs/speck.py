@@ -44,6 +44,17 @@ def _as_number(v):
     return f
 
 
+def _round_out(v: float, up: bool) -> float:
+    """``v`` rounded to 6 significant digits away from the data (a short, safe clipping bound)."""
+    if v == 0.0 or not math.isfinite(v):
+        return v
+    step = 10.0 ** (math.floor(math.log10(abs(v))) - 5)
+    r = float(f"{v:.6g}")
+    while (up and r < v) or (not up and r > v):
+        r = float(f"{(r + step) if up else (r - step):.6g}")
+    return r
+
+
 def band_major(cube: np.ndarray) -> np.ndarray:
     """A fresh C-contiguous float64 ``(bands, rows, cols)`` copy of a ``(rows, cols, bands)`` cube."""
     out = np.empty((cube.shape[2], cube.shape[0], cube.shape[1]), dtype=np.float64)
@@ -77,8 +88,8 @@ class Speck(Codec):
         shape_brc = (cube.shape[2], cube.shape[0], cube.shape[1])
         layout = W.make_layout(shape_brc, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
         a = band_major(cube)
-        lo, hi = float(a.min()), float(a.max())
-        mean = float(a.mean(dtype=np.float64))
+        lo, hi = _round_out(float(a.min()), False), _round_out(float(a.max()), True)
+        mean = float(f"{a.mean(dtype=np.float64):.6g}")  # any offset works; a short one saves header bytes
         a -= mean
         W.forward_inplace(a, layout)
         amax = K.max_abs(a)
