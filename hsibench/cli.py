@@ -14,7 +14,7 @@ from typing import Sequence
 from . import __version__, codecs, datasets, report
 from .errors import HsibenchError, InvalidRateError
 from .results import load_records
-from .runner import DEFAULT_DATASET, DEFAULT_RATES, run
+from .runner import DEFAULT_DATASET, DEFAULT_RATES, parse_seeds, run
 
 
 def _rates(text: str) -> list[float]:
@@ -31,13 +31,23 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run codecs x datasets x rates and record the results")
-    r.add_argument("--codecs", default=None, help="comma-separated codec specs, e.g. 'pca,speck,gnn[blocks=4]' (default: all)")
+    r.add_argument("--codecs", default=None,
+                   help="comma-separated codec specs, e.g. 'pca,speck,gnn[blocks=4]' (default: all); "
+                        "'|' separates alternatives to sweep: 'gnn[blocks=2|3|4,prune=0|0.67]' runs all 6")
     r.add_argument("--dataset", default=DEFAULT_DATASET,
                    help="comma-separated dataset names, specs or file paths (default: synthetic)")
     r.add_argument("--rates", default=",".join(f"{x:g}" for x in DEFAULT_RATES), help="target bpppb, comma-separated")
     r.add_argument("--out", default=None, help="run directory (default: results/<dataset>)")
     r.add_argument("--force", action="store_true", help="re-run tasks that are already recorded")
     r.add_argument("--seed", type=int, default=0, help="seed for stochastic codecs (default 0)")
+    r.add_argument("--seeds", default=None,
+                   help="several seeds for stochastic codecs, e.g. 0,1,2 or 0-4 (replaces --seed; "
+                        "deterministic codecs run once, with the first)")
+    r.add_argument("--jobs", "-j", type=int, default=1,
+                   help="run CPU codecs in N worker processes (GPU-capable codecs stay in the main process; "
+                        "timings then include contention)")
+    r.add_argument("--no-streams", action="store_true",
+                   help="do not keep the stream bytes in RUN/streams/ (figures then cannot show reconstructions)")
     r.add_argument("--data-dir", default=None, help="dataset cache folder (default: $HSIBENCH_DATA or ./datasets)")
     r.add_argument("--download", action="store_true", help="download registered datasets that are missing")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -70,7 +80,10 @@ def _cmd_run(args) -> int:
         rates=_rates(args.rates),
         out=args.out,
         seed=args.seed,
+        seeds=parse_seeds(args.seeds) if args.seeds is not None else None,
+        jobs=args.jobs,
         force=args.force,
+        keep_streams=not args.no_streams,
         data_dir=args.data_dir,
         download=args.download,
         progress=not args.no_progress,

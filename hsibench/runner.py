@@ -8,13 +8,16 @@ Tasks whose key is already recorded as a success are skipped (resume) unless ``f
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import multiprocessing
 import os
 import platform
 import sys
 import threading
 import time
 import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -30,6 +33,8 @@ from .results import RecordStore, atomic_write, task_key
 
 DEFAULT_RATES = (0.1, 0.25, 0.5, 1.0, 2.0)
 DEFAULT_DATASET = "synthetic"
+STREAMS_DIR = "streams"
+STREAM_SUFFIX = ".hsib"
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,6 +126,60 @@ def cube_sha256(cube: np.ndarray) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Sweeps: "gnn[blocks=2|3,prune=0|0.67]" -> the product of the alternatives
+# --------------------------------------------------------------------------------------------
+
+
+def expand_sweep(spec: str) -> list[str]:
+    """Expand one codec spec whose values list alternatives with ``|`` into the product of specs.
+
+    ``gnn[blocks=2|3,prune=0|0.67]`` gives ``gnn[blocks=2,prune=0]``, ``gnn[blocks=2,prune=0.67]``,
+    ``gnn[blocks=3,prune=0]``, ``gnn[blocks=3,prune=0.67]`` (first parameter varies slowest).
+    A spec without ``|`` is returned unchanged.  Values are validated later, by the codec.
+    """
+    name, params = codecs.parse_spec(spec)
+    if not any("|" in v for v in params.values()):
+        return [spec.strip()]
+    keys = list(params)
+    choices = []
+    for key in keys:
+        alts = [a.strip() for a in params[key].split("|")]
+        if any(not a for a in alts):
+            raise InvalidParameterError(f"codec spec {spec!r}: parameter '{key}' has an empty alternative in {params[key]!r}")
+        choices.append(alts)
+    return [f"{name}[{','.join(f'{k}={v}' for k, v in zip(keys, combo))}]" for combo in itertools.product(*choices)]
+
+
+def expand_sweeps(specs: Sequence[str]) -> list[str]:
+    """:func:`expand_sweep` over a list of specs, dropping exact duplicates (first one kept)."""
+    out: list[str] = []
+    for spec in specs:
+        for s in expand_sweep(spec):
+            if s not in out:
+                out.append(s)
+    return out
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1,2"`` or a range ``"0-4"`` (inclusive) -> a list of distinct non-negative seeds."""
+    seeds: list[int] = []
+    try:
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1)
+                seeds.extend(range(int(lo), int(hi) + 1))
+            else:
+                seeds.append(int(part))
+    except ValueError:
+        raise InvalidParameterError(f"seeds are comma-separated integers or ranges, e.g. 0,1,2 or 0-4; got {text!r}") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise InvalidParameterError(f"seeds must be non-negative integers; got {text!r}")
+    return list(dict.fromkeys(seeds))
+
+
+# --------------------------------------------------------------------------------------------
 # Tasks
 # --------------------------------------------------------------------------------------------
 
@@ -136,6 +195,7 @@ class Task:
     seed: int
     key: str = ""
     codec_params: dict = field(default_factory=dict)
+    main_process: bool = False  # run in the main process even with --jobs (GPU codecs)
 
 
 def configure(spec: str, seed: int) -> codecs.Codec:
@@ -147,29 +207,52 @@ def configure(spec: str, seed: int) -> codecs.Codec:
     return cls(**params)
 
 
-def expand(scenes: Sequence[datasets.Scene], specs: Sequence[str], rates: Sequence[float], seed: int) -> list[Task]:
-    """All tasks of a run, in order dataset -> codec -> rate; specs are validated up front."""
+def needs_main_process(codec: codecs.Codec) -> bool:
+    """Codecs that may use a GPU (they have a ``device`` parameter) stay in the main process."""
+    return "device" in type(codec).params and codec.config.get("device") != "cpu"
+
+
+def expand(scenes: Sequence[datasets.Scene], specs: Sequence[str], rates: Sequence[float],
+           seed: int | Sequence[int]) -> list[Task]:
+    """All tasks of a run, in order dataset -> codec -> seed -> rate; specs are validated up front.
+
+    ``seed`` may be a list: stochastic codecs (``Codec.stochastic``) get one task per seed,
+    deterministic codecs one task with the first seed (their results do not depend on it).
+    Sweep specs (``a|b`` alternatives) are expanded first.
+    """
+    seeds = [int(seed)] if isinstance(seed, (int, np.integer)) else [int(s) for s in seed]
+    if not seeds:
+        raise InvalidParameterError("no seeds given")
+    specs = expand_sweeps(specs)
     tasks = []
     for scene in scenes:
         for rate in rates:
             validate_rate(rate, scene.cube.dtype)  # a bad rate is an error now, not a failed task
         digest = cube_sha256(scene.cube)
         for spec in specs:
-            codec = configure(spec, seed)  # raises now on unknown codecs or parameters
-            for rate in rates:
-                key = task_key(
-                    dataset_sha256=digest, dataset_name=scene.name, codec_spec=codec.spec,
-                    codec_params=codec.config, target_bpppb=rate, seed=seed,
-                )
-                tasks.append(Task(scene, digest, spec, float(rate), seed, key, dict(codec.config)))
+            codec = configure(spec, seeds[0])  # raises now on unknown codecs or parameters
+            for s in seeds if codec.stochastic else seeds[:1]:
+                codec = configure(spec, s)
+                for rate in rates:
+                    key = task_key(
+                        dataset_sha256=digest, dataset_name=scene.name, codec_spec=codec.spec,
+                        codec_params=codec.config, target_bpppb=rate, seed=s,
+                    )
+                    tasks.append(Task(scene, digest, spec, float(rate), s, key, dict(codec.config),
+                                      needs_main_process(codec)))
     return tasks
 
 
-def run_task(task: Task) -> dict:
-    """Run one task and return its record (a failure becomes a failed record, not an exception)."""
+def _base_record(task: Task) -> dict[str, Any]:
+    """The part of a record known before running: what was asked, on what, with which software."""
     scene, cube = task.scene, task.scene.cube
-    codec = configure(task.spec, task.seed)
-    record: dict[str, Any] = {
+    name = codecs.parse_spec(task.spec)[0]
+    try:
+        codec = configure(task.spec, task.seed)
+        codec_part = {"name": codec.name, "spec": codec.spec, "params": codec.config}
+    except Exception:  # (validated in expand; kept total for a record of a crashed worker)
+        codec_part = {"name": name, "spec": task.spec, "params": task.codec_params}
+    return {
         "schema": 1,
         "key": task.key,
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -182,12 +265,30 @@ def run_task(task: Task) -> dict:
             "native_bits": scene.native_bits,
             "sha256": task.scene_sha256,
         },
-        "codec": {"name": codec.name, "spec": codec.spec, "params": codec.config},
+        "codec": codec_part,
         "seed": task.seed,
         "target_bpppb": task.rate,
         "versions": versions(),
     }
+
+
+def _failure(exc: BaseException) -> dict[str, Any]:
+    return {
+        "status": "failed",
+        "error": {
+            "type": type(exc).__name__,
+            "message": str(exc) or type(exc).__name__,
+            "traceback": None if isinstance(exc, HsibenchError) else traceback.format_exc(limit=8),
+        },
+    }
+
+
+def execute(task: Task) -> tuple[dict, bytes | None]:
+    """Run one task: its record and, on success, the stream bytes (a failure is a record, not an exception)."""
+    cube = task.scene.cube
+    record = _base_record(task)
     try:
+        codec = configure(task.spec, task.seed)
         with PeakRSS() as mem:
             t0 = time.perf_counter()
             data = codec.encode(cube, bpppb=task.rate)
@@ -202,8 +303,8 @@ def run_task(task: Task) -> dict:
             status="ok",
             bytes=len(data),
             bpppb=rate,
-            cr=metrics.compression_ratio(rate, scene.native_bits),
-            metrics=metrics.evaluate(cube, decoded, native_bits=scene.native_bits, with_band_psnr=True),
+            cr=metrics.compression_ratio(rate, task.scene.native_bits),
+            metrics=metrics.evaluate(cube, decoded, native_bits=task.scene.native_bits, with_band_psnr=True),
             encode_s=t1 - t0,
             decode_s=t2 - t1,
             peak_rss_bytes=mem.peak,
@@ -212,16 +313,35 @@ def run_task(task: Task) -> dict:
             stream=codec.describe_stream(data),
             encode_info=codec.info,
         )
+        return record, data
     except Exception as exc:  # recorded as a failure: the run goes on
-        record.update(
-            status="failed",
-            error={
-                "type": type(exc).__name__,
-                "message": str(exc),
-                "traceback": None if isinstance(exc, HsibenchError) else traceback.format_exc(limit=8),
-            },
-        )
-    return record
+        record.update(_failure(exc))
+        return record, None
+
+
+def run_task(task: Task) -> dict:
+    """Run one task and return its record (see :func:`execute`; the stream bytes are dropped)."""
+    return execute(task)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Worker processes (--jobs N): scenes are sent once per worker, tasks by index
+# --------------------------------------------------------------------------------------------
+
+_WORKER_SCENES: dict[int, datasets.Scene] = {}
+
+
+def _worker_init(scenes: dict[int, datasets.Scene]) -> None:
+    _WORKER_SCENES.clear()
+    _WORKER_SCENES.update(scenes)
+    os.environ.setdefault("HSIBENCH_NO_PROGRESS", "1")  # codec progress bars would interleave
+
+
+def _worker_execute(scene_id: int, task: Task, jobs: int) -> tuple[dict, bytes | None]:
+    task.scene = _WORKER_SCENES[scene_id]
+    record, data = execute(task)
+    record["worker"] = {"pid": os.getpid(), "jobs": jobs}
+    return record, data
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,6 +366,11 @@ def default_out(dataset_specs: Sequence[str]) -> Path:
     return Path("results") / slug
 
 
+def stream_path(out: str | Path, key: str) -> Path:
+    """Where the stream bytes of the task ``key`` are kept in a run directory."""
+    return Path(out) / STREAMS_DIR / f"{key}{STREAM_SUFFIX}"
+
+
 def run(
     *,
     dataset_specs: Sequence[str] = (DEFAULT_DATASET,),
@@ -253,25 +378,38 @@ def run(
     rates: Sequence[float] = DEFAULT_RATES,
     out: str | Path | None = None,
     seed: int = 0,
+    seeds: Sequence[int] | None = None,
+    jobs: int = 1,
     force: bool = False,
     data_dir: str | Path | None = None,
     download: bool = False,
     progress: bool = True,
+    keep_streams: bool = True,
     on_record: Callable[[dict], None] | None = None,
 ) -> RunSummary:
-    """Run every dataset x codec x rate task, appending one record per task to ``out``."""
+    """Run every dataset x codec x rate (x seed) task, appending one record per task to ``out``.
+
+    ``seeds`` (when given, instead of ``seed``) runs stochastic codecs once per seed.  ``jobs``
+    > 1 runs CPU codecs in that many spawned worker processes; codecs that may use a GPU stay in
+    this process.  Only this process writes: each successful task's stream goes to
+    ``out/streams/<key>.hsib`` (atomically, before its record), then the record is appended.
+    """
     if not rates:
         raise InvalidParameterError("no rates given")
-    specs = list(codec_specs) if codec_specs else codecs.names()
+    if int(jobs) < 1:
+        raise InvalidParameterError(f"--jobs must be at least 1; got {jobs}")
+    jobs = int(jobs)
+    seed_list = [int(s) for s in seeds] if seeds else [int(seed)]
+    specs = expand_sweeps(codec_specs) if codec_specs else codecs.names()
     out = Path(out) if out is not None else default_out(dataset_specs)
     scenes = [datasets.load(s, data_dir, download=download) for s in dataset_specs]
-    tasks = expand(scenes, specs, rates, seed)
+    tasks = expand(scenes, specs, rates, seed_list)
 
     store = RecordStore(out)
     done = set() if force else store.done_keys()
     config = {
         "datasets": list(dataset_specs), "codecs": specs, "rates": [float(r) for r in rates],
-        "seed": seed, "data_dir": str(data_dir) if data_dir else None,
+        "seed": seed_list[0], "seeds": seed_list, "jobs": jobs, "data_dir": str(data_dir) if data_dir else None,
     }
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "config.json", json.dumps(config, indent=2).encode())
@@ -282,17 +420,83 @@ def run(
     summary.skipped = len(tasks) - len(todo)
     from tqdm.auto import tqdm
 
-    bar = tqdm(todo, desc="hsibench", unit="task", disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    for task in bar:
-        bar.set_postfix_str(f"{task.scene.name} {task.spec} @ {task.rate:g} bpppb")
-        record = run_task(task)
-        store.append(record)
+    bar = tqdm(total=len(todo), desc="hsibench", unit="task", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+
+    def record(rec: dict, data: bytes | None) -> None:
+        if rec.get("status") == "ok" and data is not None and keep_streams:
+            try:
+                path = stream_path(out, rec["key"])
+                atomic_write(path, data)
+                rec["stream_file"] = path.relative_to(out).as_posix()
+            except OSError as exc:  # the result stands; only the figures that decode it will lack it
+                rec["stream_file"] = None
+                rec["stream_error"] = str(exc)
+        store.append(rec)
         summary.ran += 1
-        if record["status"] != "ok":
-            summary.failed.append(record)
+        if rec["status"] != "ok":
+            summary.failed.append(rec)
         if on_record is not None:
-            on_record(record)
-    bar.close()
-    # the environment again: a GPU codec may have imported torch during the run
-    atomic_write(out / "env.json", json.dumps(environment(), indent=2).encode())
+            on_record(rec)
+        bar.update(1)
+
+    def label(task: Task) -> str:
+        return f"{task.scene.name} {task.spec} @ {task.rate:g} bpppb" + (f" seed {task.seed}" if len(seed_list) > 1 else "")
+
+    pooled = [t for t in todo if not t.main_process] if jobs > 1 else []
+    local = [t for t in todo if t.main_process] if jobs > 1 else todo
+    try:
+        if not pooled:
+            for task in local:
+                bar.set_postfix_str(label(task))
+                record(*execute(task))
+        else:
+            _run_pooled(pooled, local, scenes, jobs, record, bar, label)
+    finally:
+        bar.close()
+        # the environment again: a GPU codec may have imported torch during the run
+        atomic_write(out / "env.json", json.dumps(environment(), indent=2).encode())
     return summary
+
+
+def _run_pooled(pooled: list[Task], local: list[Task], scenes: list[datasets.Scene], jobs: int,
+                record: Callable[[dict, bytes | None], None], bar, label: Callable[[Task], str]) -> None:
+    """Run ``pooled`` in spawned workers and ``local`` here, recording results as they arrive."""
+    ids = {id(s): i for i, s in enumerate(scenes)}
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(pooled)), mp_context=ctx,
+                               initializer=_worker_init, initargs=({i: s for i, s in enumerate(scenes)},))
+    futures: dict[Future, Task] = {}
+    try:
+        for task in pooled:
+            light = Task(None, task.scene_sha256, task.spec, task.rate, task.seed, task.key,  # type: ignore[arg-type]
+                         task.codec_params, task.main_process)
+            futures[pool.submit(_worker_execute, ids[id(task.scene)], light, jobs)] = task
+
+        def harvest(block: bool) -> None:
+            if not futures:
+                return
+            finished, _ = wait(list(futures), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                task = futures.pop(fut)
+                try:
+                    rec, data = fut.result()
+                except Exception as exc:  # the worker died (crash, out of memory): a failure of this task
+                    rec, data = _base_record(task), None
+                    rec.update(_failure(exc))
+                    rec["error"]["message"] = f"worker process failed: {rec['error']['message']}"
+                record(rec, data)
+
+        for task in local:
+            harvest(block=False)
+            bar.set_postfix_str(label(task))
+            record(*execute(task))
+        bar.set_postfix_str(f"{len(futures)} tasks in {jobs} workers")
+        while futures:
+            harvest(block=True)
+    finally:
+        for fut in futures:
+            fut.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for fut, task in list(futures.items()):  # interrupted: keep what the workers had finished
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                record(*fut.result())

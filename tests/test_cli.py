@@ -38,3 +38,17 @@ def test_listings(capsys):
     assert "pca:" in capsys.readouterr().out
     assert main(["datasets", "list"]) == 0
     assert "botswana" in capsys.readouterr().out
+
+
+def test_run_sweep_seeds_jobs_and_streams(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["run", "--codecs", "pca[components=1|2]", "--dataset", "synthetic[rows=24,cols=24,bands=12]",
+            "--rates", "1,2", "--seeds", "0,1", "--jobs", "2", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "| pca[components=1] |" in text and "| pca[components=2] |" in text and "4 run," in text
+    assert len(list((out / "streams").glob("*.hsib"))) == 4
+    assert main(args) == 0 and "0 run, 4 already recorded" in capsys.readouterr().out
+    for bad in (["--seeds", "x"], ["--jobs", "0"], ["--codecs", "pca[components=1|]"]):
+        assert main(args[:-1] + bad + ["--no-progress"]) == 2
+        assert capsys.readouterr().err.startswith("hsibench: error:")

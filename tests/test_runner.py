@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hsibench import results, runner
-from hsibench.errors import InvalidRateError, UnknownCodecError
+from hsibench.errors import InvalidParameterError, InvalidRateError, UnknownCodecError
 
 SMALL = "synthetic[rows=24,cols=24,bands=12]"
 
@@ -71,3 +71,104 @@ def test_task_keys_depend_on_every_input():
     for change in [{"dataset_sha256": "y"}, {"codec_params": {"a": 2}}, {"target_bpppb": 0.5}, {"seed": 1}]:
         keys.add(results.task_key(**{**base, **change}))
     assert len(keys) == 5
+
+
+# --------------------------------------------------------------------------------------------
+# Streams, sweeps, seeds, worker processes
+# --------------------------------------------------------------------------------------------
+
+
+def test_streams_are_kept_and_decode_to_the_recorded_metrics(tmp_path):
+    from hsibench import codecs, datasets, metrics
+
+    out = tmp_path / "run"
+    runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0], out=out, progress=False)
+    rec = results.load_records(out)[0]
+    path = out / rec["stream_file"]
+    assert path == runner.stream_path(out, rec["key"]) and path.stat().st_size == rec["bytes"]
+    cube = datasets.load(SMALL).cube
+    decoded = codecs.get(rec["codec"]["spec"]).decode(path.read_bytes())
+    assert metrics.mse(cube, decoded) == pytest.approx(rec["metrics"]["mse"])
+    assert not list((out / "streams").glob(".*.tmp"))  # atomic writes leave no temporaries
+
+    none = tmp_path / "nostreams"
+    runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0], out=none, progress=False, keep_streams=False)
+    assert not (none / "streams").exists() and "stream_file" not in results.load_records(none)[0]
+
+
+def test_failed_tasks_keep_no_stream(tmp_path):
+    runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[0.02], out=tmp_path, progress=False)
+    assert not (tmp_path / "streams").exists()
+
+
+def test_sweep_expansion():
+    assert runner.expand_sweep("pca") == ["pca"]
+    assert runner.expand_sweep("pca[components=2]") == ["pca[components=2]"]
+    assert runner.expand_sweep("gnn[blocks=2|3,prune=0|0.67,p=2]") == [
+        "gnn[blocks=2,prune=0,p=2]", "gnn[blocks=2,prune=0.67,p=2]",
+        "gnn[blocks=3,prune=0,p=2]", "gnn[blocks=3,prune=0.67,p=2]",
+    ]
+    assert runner.expand_sweeps(["pca[components=1|2]", "pca[components=2]"]) == ["pca[components=1]", "pca[components=2]"]
+    with pytest.raises(InvalidParameterError):
+        runner.expand_sweep("pca[components=1||2]")
+
+
+def test_sweep_runs_the_product(tmp_path):
+    s = runner.run(dataset_specs=[SMALL], codec_specs=["pca[components=1|2,basis_bits=8|12]"], rates=[2.0],
+                   out=tmp_path, progress=False)
+    assert s.ran == 4 and not s.failed
+    specs = sorted(r["codec"]["spec"] for r in results.load_records(tmp_path))
+    assert specs == ["pca[components=1,basis_bits=8]", "pca[components=1]",
+                     "pca[components=2,basis_bits=8]", "pca[components=2]"]
+    with pytest.raises(InvalidParameterError):  # each alternative is validated before anything runs
+        runner.run(dataset_specs=[SMALL], codec_specs=["pca[components=1|x]"], rates=[2.0], out=tmp_path, progress=False)
+
+
+def test_parse_seeds():
+    assert runner.parse_seeds("0,1,2") == [0, 1, 2]
+    assert runner.parse_seeds("3-5,1,3") == [3, 4, 5, 1]
+    for bad in ("", "a", "-1", "1,,x"):
+        with pytest.raises(InvalidParameterError):
+            runner.parse_seeds(bad)
+
+
+def test_seeds_multiply_only_stochastic_codecs(tmp_path, monkeypatch):
+    from hsibench import codecs
+
+    PCACodec = codecs.codec_class("pca")
+    s = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[2.0], seeds=[3, 4], out=tmp_path / "a", progress=False)
+    assert s.ran == 1 and results.load_records(tmp_path / "a")[0]["seed"] == 3
+    monkeypatch.setattr(PCACodec, "stochastic", True)
+    out = tmp_path / "b"
+    s = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0, 2.0], seeds=[0, 1, 2], out=out, progress=False)
+    assert s.ran == 6
+    recs = results.load_records(out)
+    assert sorted({r["seed"] for r in recs}) == [0, 1, 2] and len({r["key"] for r in recs}) == 6
+    assert json.loads((out / "config.json").read_text())["seeds"] == [0, 1, 2]
+    s = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0, 2.0], seeds=[0, 1, 2, 3], out=out, progress=False)
+    assert (s.ran, s.skipped) == (2, 6)  # resume: only the new seed runs
+
+
+def test_jobs_run_in_workers_with_resume_and_failures(tmp_path):
+    out = tmp_path / "run"
+    kw = dict(dataset_specs=[SMALL, "synthetic[rows=16,cols=16,bands=8,seed=1]"],
+              codec_specs=["pca", "pca[components=1]"], rates=[0.02, 1.0, 2.0], out=out, progress=False, jobs=2)
+    s = runner.run(**kw)
+    assert s.ran == 12 and len(s.failed) == 4  # 0.02 bpppb cannot hold a pca stream
+    recs = results.load_records(out)
+    ok = [r for r in recs if r["status"] == "ok"]
+    assert len(ok) == 8 and all(r["worker"]["jobs"] == 2 for r in recs)
+    assert all((out / r["stream_file"]).stat().st_size == r["bytes"] for r in ok)
+    assert {r["error"]["type"] for r in recs if r["status"] == "failed"} == {"InvalidRateError"}
+    serial = runner.run(**{**kw, "out": tmp_path / "serial", "jobs": 1})
+    by_key = {r["key"]: r for r in results.load_records(tmp_path / "serial")}
+    for r in ok:  # same bytes whichever process encoded them
+        assert by_key[r["key"]]["metrics"]["mse"] == r["metrics"]["mse"]
+    assert serial.ran == 12
+    again = runner.run(**kw)
+    assert (again.ran, again.skipped) == (4, 8)  # failures retried, successes resumed
+
+
+def test_jobs_must_be_positive(tmp_path):
+    with pytest.raises(InvalidParameterError):
+        runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0], out=tmp_path, progress=False, jobs=0)
