@@ -7,4 +7,5 @@ runs in a few seconds on a tiny cube and two or more increasing rates.
 CONTRACT_SPECS: dict[str, dict] = {
     "pca": {"spec": "pca", "rates": [0.5, 1.0, 2.0]},
     "speck": {"spec": "speck", "rates": [0.25, 1.0, 2.0]},
+    "spiht": {"spec": "spiht", "rates": [0.25, 1.0, 2.0]},
 }

@@ -7,5 +7,6 @@ dependencies (torch, imagecodecs) lazily, so listing codecs never needs them.
 from .base import Codec, Header, Param, codec_class, get, names, parse_spec, register, split_specs, truncate
 from . import pca  # noqa: F401  (registers)
 from . import speck  # noqa: F401
+from . import spiht  # noqa: F401
 
 __all__ = ["Codec", "Header", "Param", "codec_class", "get", "names", "parse_spec", "register", "split_specs", "truncate"]

@@ -1,0 +1,84 @@
+"""3D-SPIHT quality and speed on the shared real cubes, against the QccPack 3D-SPECK reference.
+
+Run from the repository root:  python benchmarks/bench_spiht.py [--ac both|true|false] [--cubes a,b]
+                                [--rates 0.1,0.25,...] [--repeat N] [--tree packet|dyadic]
+
+Prints one line per cube and rate: PSNR (data_range = max - min of the cube) of spiht with the
+reference's settings (packet transform, 4 spectral + 3 spatial levels), the QccPack 3D-SPECK
+reference PSNR from ../shared/data/README.md and the difference, achieved/budget bytes, and
+the best-of-N encode and decode seconds (JIT compilation excluded by a warm-up run).
+Skips cleanly when ../shared/data is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hsibench.codecs import get
+from hsibench.codecs.base import budget_bytes
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REFERENCE = {  # QccPack 0.61 3D-SPECK, ../shared/data/README.md
+    "jasper_ridge": [37.22, 43.53, 47.87, 52.48, 58.68],
+    "indian_pines_sub85x70": [38.26, 41.48, 45.27, 51.14, 59.57],
+    "paviaU_sub50x50": [34.28, 41.66, 46.50, 51.03, 57.47],
+    "synthetic_128x128x64": [38.46, 44.51, 49.34, 52.80, 56.84],
+}
+RATES = [0.1, 0.25, 0.5, 1.0, 2.0]
+
+
+def psnr(x: np.ndarray, y: np.ndarray) -> float:
+    x = x.astype(np.float64)
+    r = float(x.max() - x.min())
+    mse = float(np.mean((x - y.astype(np.float64)) ** 2))
+    return 10 * np.log10(r * r / mse) if mse > 0 else float("inf")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ac", default="both", choices=["both", "true", "false"])
+    ap.add_argument("--cubes", default=",".join(REFERENCE))
+    ap.add_argument("--rates", default=",".join(map(str, RATES)))
+    ap.add_argument("--repeat", type=int, default=1, help="timing repeats (best of)")
+    ap.add_argument("--tree", default="packet", choices=["packet", "dyadic"])
+    args = ap.parse_args(argv)
+    if not DATA.exists():
+        print(f"{DATA} not present: nothing to measure")
+        return 0
+    acs = [True, False] if args.ac == "both" else [args.ac == "true"]
+    rates = [float(r) for r in args.rates.split(",")]
+    print(f"{'cube':24s} {'ac':5s} {'bpppb':>5s} {'PSNR':>7s} {'SPECK':>6s} {'diff':>6s} {'bytes':>8s} {'budget':>8s} {'enc s':>6s} {'dec s':>6s}")
+    worst = float("inf")
+    for name in args.cubes.split(","):
+        cube = np.load(DATA / f"{name}.npy")
+        for ac in acs:
+            codec = get(f"spiht[kind={args.tree},spectral_levels=4,spatial_levels=3,ac={str(ac).lower()}]")
+            codec.decode(codec.encode(cube[:8, :8, :16], bpppb=1.0))  # JIT warm-up
+            for rate in rates:
+                te = td = float("inf")
+                for _ in range(max(1, args.repeat)):
+                    t0 = time.perf_counter()
+                    data = codec.encode(cube, bpppb=rate)
+                    t1 = time.perf_counter()
+                    out = codec.decode(data)
+                    t2 = time.perf_counter()
+                    te, td = min(te, t1 - t0), min(td, t2 - t1)
+                p = psnr(cube, out)
+                ref = REFERENCE[name][RATES.index(rate)] if name in REFERENCE and rate in RATES else float("nan")
+                worst = min(worst, p - ref)
+                print(
+                    f"{name:24s} {str(ac):5s} {rate:5.2f} {p:7.2f} {ref:6.2f} {p - ref:+6.2f} {len(data):8d} "
+                    f"{budget_bytes(rate, cube.shape):8d} {te:6.3f} {td:6.3f}",
+                    flush=True,
+                )
+    print(f"worst difference to QccPack 3D-SPECK: {worst:+.2f} dB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

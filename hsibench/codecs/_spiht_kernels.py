@@ -1,0 +1,411 @@
+"""Numba kernels of 3D-SPIHT: tree walking, the sorting / refinement passes, both directions.
+
+The coefficient tree is described by *boxes* (the wavelet subbands) and *relations* between
+them, built in :mod:`hsibench.codecs.spiht`:
+
+``tree = (zint, yint, xint, boxmap, blo, bhi, rstart, rchild, rf, bcls)``
+
+* ``zint/yint/xint[c]``: index of the 1-D Mallat interval that coordinate ``c`` falls in along
+  bands / rows / cols; ``boxmap[tz, ty, tx]`` turns the three interval indices into a box id.
+* ``blo/bhi[b]``: the box's half-open extent along (bands, rows, cols).
+* relations ``rstart[b] .. rstart[b+1]`` of box ``b``: child box ``rchild[r]`` and the
+  per-axis fan-out ``rf[r] in {1, 2}``.  A coefficient at local offset ``i`` of the parent
+  box has children at local offsets ``f*i .. f*i+f-1`` of the child box, clipped to it; the
+  last coefficient of the parent box also adopts any child-box coefficients beyond
+  ``f*size`` (odd sizes), so every non-root coefficient has exactly one parent.
+* ``bcls[b]``: the context class of the box (its decomposition level pair).
+
+One kernel, :func:`run`, does both encoding and decoding (``mode``), so the encoder and the
+decoder cannot drift apart: each binary decision is either computed from the coefficients
+and written, or read, and then both apply the same list updates.  Before every decision the
+kernel checks that the output (or input) has room for it, with the same rule on both sides,
+so a stream cut at any byte decodes every decision made before the cut and nothing else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._bits import (
+    _BPOS,
+    _DPOS,
+    br_get,
+    bw_bits,
+    bw_put,
+    dec_bit,
+    dec_bypass,
+    enc_bit,
+    enc_bypass,
+    enc_size,
+)
+
+MODE_ENC_AC, MODE_DEC_AC, MODE_ENC_RAW, MODE_DEC_RAW = 0, 1, 2, 3
+MAX_CHILDREN = 512  # 7 relations x 3x3x3 (orphan adoption) is the worst case: 189
+
+# context families, each ``ncls`` classes wide times the states noted
+N_NB = 3  # significant 6-neighbours: 0, 1, 2+
+CTX_PER_CLASS = N_NB + N_NB + 2 * N_NB + 2 + 2  # LIP sig, child sig, D(i), L(i), refinement
+
+
+# ------------------------------------------------------------------------------------------
+# Tree helpers
+# ------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _rng(c, lo, hi, clo, chi, f):
+    """Children of coordinate ``c`` of parent interval [lo, hi) in child interval [clo, chi)."""
+    i = c - lo
+    s = clo + f * i
+    e = s + f
+    if i == hi - lo - 1:
+        e = chi  # adopt the orphans of an odd-sized child band
+    if e > chi:
+        e = chi
+    return s, e
+
+
+@njit(cache=True, inline="always")
+def _box(tree, z, y, x):
+    return np.int64(tree[3][tree[0][z], tree[1][y], tree[2][x]])
+
+
+@njit(cache=True)
+def _children(tree, ny, nx, z, y, x, b, out):
+    """Write the flat indices of the children of (z, y, x) in box ``b`` to ``out``; return count."""
+    blo = tree[4]
+    bhi = tree[5]
+    rstart = tree[6]
+    rchild = tree[7]
+    rf = tree[8]
+    cnt = 0
+    for r in range(rstart[b], rstart[b + 1]):
+        cb = rchild[r]
+        z0, z1 = _rng(z, blo[b, 0], bhi[b, 0], blo[cb, 0], bhi[cb, 0], rf[r, 0])
+        if z0 >= z1:
+            continue
+        y0, y1 = _rng(y, blo[b, 1], bhi[b, 1], blo[cb, 1], bhi[cb, 1], rf[r, 1])
+        if y0 >= y1:
+            continue
+        x0, x1 = _rng(x, blo[b, 2], bhi[b, 2], blo[cb, 2], bhi[cb, 2], rf[r, 2])
+        for cz in range(z0, z1):
+            for cy in range(y0, y1):
+                base = (cz * ny + cy) * nx
+                for cx in range(x0, x1):
+                    out[cnt] = base + cx
+                    cnt += 1
+    return cnt
+
+
+@njit(cache=True)
+def structure(tree, order, nz, ny, nx, mb, dbits, lbits, kind, want_bits):
+    """Bottom-up pass over the tree (boxes in ``order``: deepest first).
+
+    ``kind[i]``: 0 = no children, 1 = children but no grandchildren, 2 = grandchildren.
+    With ``want_bits`` also ``dbits[i]`` = bit length of the largest magnitude among the
+    descendants of ``i`` and ``lbits[i]`` = the same over the grandchildren and below, from
+    ``mb`` (bit length of each magnitude): a set is significant at plane n iff bits > n.
+    """
+    blo = tree[4]
+    bhi = tree[5]
+    out = np.empty(MAX_CHILDREN, dtype=np.int64)
+    for oi in range(order.shape[0]):
+        b = order[oi]
+        for z in range(blo[b, 0], bhi[b, 0]):
+            for y in range(blo[b, 1], bhi[b, 1]):
+                for x in range(blo[b, 2], bhi[b, 2]):
+                    i = (z * ny + y) * nx + x
+                    cnt = _children(tree, ny, nx, z, y, x, b, out)
+                    if cnt == 0:
+                        kind[i] = 0
+                        if want_bits:
+                            dbits[i] = 0
+                            lbits[i] = 0
+                        continue
+                    k2 = 1
+                    dm = 0
+                    lm = 0
+                    for j in range(cnt):
+                        k = out[j]
+                        if kind[k] > 0:
+                            k2 = 2
+                        if want_bits:
+                            d = dbits[k]
+                            if d > lm:
+                                lm = d
+                            m = mb[k]
+                            if d > m:
+                                m = d
+                            if m > dm:
+                                dm = m
+                    kind[i] = k2
+                    if want_bits:
+                        dbits[i] = dm
+                        lbits[i] = lm
+
+
+# ------------------------------------------------------------------------------------------
+# Bit I/O shared by the four modes
+# ------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _room(mode, s, limit, need):
+    """True if ``need`` more units (AC: renormalisation bytes; raw: bits) fit in ``limit`` bytes."""
+    if mode == MODE_ENC_AC:
+        return enc_size(s) + need <= limit
+    if mode == MODE_DEC_AC:
+        return s[_DPOS] + need <= limit
+    if mode == MODE_ENC_RAW:
+        return bw_bits(s) + need <= 8 * limit
+    return s[_BPOS] + need <= 8 * limit
+
+
+@njit(cache=True, inline="always")
+def _code(mode, s, buf, models, c, bit):
+    if mode == MODE_ENC_AC:
+        enc_bit(s, buf, models, c, bit)
+        return bit
+    if mode == MODE_DEC_AC:
+        return np.int64(dec_bit(s, buf, models, c))
+    if mode == MODE_ENC_RAW:
+        bw_put(s, buf, bit)
+        return bit
+    return np.int64(br_get(s, buf))
+
+
+@njit(cache=True, inline="always")
+def _bypass(mode, s, buf, bit):
+    if mode == MODE_ENC_AC:
+        enc_bypass(s, buf, bit)
+        return bit
+    if mode == MODE_DEC_AC:
+        return np.int64(dec_bypass(s, buf))
+    if mode == MODE_ENC_RAW:
+        bw_put(s, buf, bit)
+        return bit
+    return np.int64(br_get(s, buf))
+
+
+@njit(cache=True, inline="always")
+def _nb(lp, nz, ny, nx, z, y, x, i):
+    """Context state from the significance of the six face neighbours: 0, 1 or 2+."""
+    c = 0
+    if x > 0 and lp[i - 1] >= 0:
+        c += 1
+    if x + 1 < nx and lp[i + 1] >= 0:
+        c += 1
+    if y > 0 and lp[i - nx] >= 0:
+        c += 1
+    if y + 1 < ny and lp[i + nx] >= 0:
+        c += 1
+    if z > 0 and lp[i - nx * ny] >= 0:
+        c += 1
+    if z + 1 < nz and lp[i + nx * ny] >= 0:
+        c += 1
+    return min(c, 2)
+
+
+@njit(cache=True, inline="always")
+def _bitlen(v):
+    n = 0
+    while v > 0:
+        v >>= 1
+        n += 1
+    return n
+
+
+# ------------------------------------------------------------------------------------------
+# The SPIHT passes
+# ------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, top, limit, s, buf, models, ncls, stats):
+    """Code bit planes ``top .. 0`` with SPIHT until done or out of room; return True if cut.
+
+    Encoding (``mode`` 0/2): ``mag`` holds the integer magnitudes, ``neg`` the signs,
+    ``dbits/lbits`` the set significance bit lengths; ``lp`` (int8, all -1) is filled with
+    the plane at which each coefficient became significant (used for contexts).
+    Decoding (1/3): ``mag`` (zeros) receives the decoded magnitude bits, ``neg`` the signs,
+    ``lp`` the lowest plane known for each significant coefficient (-1: never significant).
+    """
+    decoding = mode == MODE_DEC_AC or mode == MODE_DEC_RAW
+    ac = mode == MODE_ENC_AC or mode == MODE_DEC_AC
+    need_ss = 3 if ac else 2  # significance + sign
+    need_1 = 2 if ac else 1
+    need_sign = 1
+    bcls = tree[9]
+    blo = tree[4]
+    bhi = tree[5]
+    nn = nz * ny * nx
+    base_lip = 0
+    base_child = ncls * N_NB
+    base_d = 2 * ncls * N_NB
+    base_l = 4 * ncls * N_NB
+    base_r = base_l + 2 * ncls
+
+    # lists: LIP, LSP (each at most every coefficient), LIS (each node at most once as A, once as B)
+    npar = 0
+    for i in range(nn):
+        if kind[i] > 0:
+            npar += 1
+    lip = np.empty(nn, dtype=np.int32)
+    lsp = np.empty(nn, dtype=np.int32)
+    lis = np.empty(2 * npar + 8, dtype=np.int32)
+    lis_t = np.empty(2 * npar + 8, dtype=np.uint8)
+    out = np.empty(MAX_CHILDREN, dtype=np.int64)
+    nlip = 0
+    nlis = 0
+    nlsp = 0
+    b = root_box
+    for z in range(blo[b, 0], bhi[b, 0]):
+        for y in range(blo[b, 1], bhi[b, 1]):
+            for x in range(blo[b, 2], bhi[b, 2]):
+                i = (z * ny + y) * nx + x
+                lip[nlip] = i
+                nlip += 1
+                if kind[i] > 0:
+                    lis[nlis] = i
+                    lis_t[nlis] = 0
+                    nlis += 1
+
+    for n in range(top, -1, -1):
+        nlsp_old = nlsp
+        # ---- sorting pass, part 1: the insignificant pixels ----
+        w = 0
+        for r in range(nlip):
+            i = lip[r]
+            if not _room(mode, s, limit, need_ss):
+                return True
+            x = i % nx
+            t = i // nx
+            y = t % ny
+            z = t // ny
+            c = base_lip + bcls[_box(tree, z, y, x)] * N_NB + _nb(lp, nz, ny, nx, z, y, x, i)
+            bit = _code(mode, s, buf, models, c, (mag[i] >> n) & 1)
+            stats[0] += 1
+            if bit:
+                stats[5] += 1
+                sg = _bypass(mode, s, buf, neg[i])
+                lp[i] = n
+                if decoding:
+                    mag[i] = 1 << n
+                    neg[i] = sg
+                lsp[nlsp] = i
+                nlsp += 1
+            else:
+                lip[w] = i
+                w += 1
+        nlip = w
+        # ---- sorting pass, part 2: the sets ----
+        w = 0
+        end = nlis
+        r = 0
+        while r < end:
+            i = lis[r]
+            typ = lis_t[r]
+            r += 1
+            x = i % nx
+            t = i // nx
+            y = t % ny
+            z = t // ny
+            bx = _box(tree, z, y, x)
+            cl = bcls[bx]
+            if not _room(mode, s, limit, need_1):
+                return True
+            if typ == 0:  # type A: all descendants D(i)
+                sig_self = 1 if lp[i] >= 0 else 0
+                c = base_d + (cl * 2 + sig_self) * N_NB + _nb(lp, nz, ny, nx, z, y, x, i)
+                bit = _code(mode, s, buf, models, c, 0 if decoding else (1 if dbits[i] > n else 0))
+                stats[2] += 1
+                if bit == 0:
+                    lis[w] = i
+                    lis_t[w] = 0
+                    w += 1
+                    continue
+                cnt = _children(tree, ny, nx, z, y, x, bx, out)
+                found = 0
+                for j in range(cnt):
+                    k = out[j]
+                    kx = k % nx
+                    kt = k // nx
+                    ky = kt % ny
+                    kz = kt // ny
+                    if kind[i] == 1 and j == cnt - 1 and found == 0:
+                        # D(i) = O(i) is significant and no other child was: this one is
+                        if not _room(mode, s, limit, need_sign):
+                            return True
+                        kb = 1
+                    else:
+                        if not _room(mode, s, limit, need_ss):
+                            return True
+                        kcl = bcls[_box(tree, kz, ky, kx)]
+                        c = base_child + kcl * N_NB + _nb(lp, nz, ny, nx, kz, ky, kx, k)
+                        kb = _code(mode, s, buf, models, c, (mag[k] >> n) & 1)
+                        stats[1] += 1
+                    if kb:
+                        sg = _bypass(mode, s, buf, neg[k])
+                        stats[5] += 1
+                        lp[k] = n
+                        if decoding:
+                            mag[k] = 1 << n
+                            neg[k] = sg
+                        lsp[nlsp] = k
+                        nlsp += 1
+                        found += 1
+                    else:
+                        lip[nlip] = k
+                        nlip += 1
+                if kind[i] == 2:
+                    lis[end] = i
+                    lis_t[end] = 1
+                    end += 1
+            else:  # type B: grandchildren and below L(i)
+                sig_self = 1 if lp[i] >= 0 else 0
+                c = base_l + cl * 2 + sig_self
+                bit = _code(mode, s, buf, models, c, 0 if decoding else (1 if lbits[i] > n else 0))
+                stats[3] += 1
+                if bit == 0:
+                    lis[w] = i
+                    lis_t[w] = 1
+                    w += 1
+                    continue
+                cnt = _children(tree, ny, nx, z, y, x, bx, out)
+                for j in range(cnt):
+                    k = out[j]
+                    if kind[k] > 0:
+                        lis[end] = k
+                        lis_t[end] = 0
+                        end += 1
+        nlis = w
+        # ---- refinement pass ----
+        for r in range(nlsp_old):
+            i = lsp[r]
+            if not _room(mode, s, limit, need_1):
+                return True
+            x = i % nx
+            t = i // nx
+            y = t % ny
+            z = t // ny
+            first = 1 if _bitlen(mag[i]) == n + 2 else 0
+            c = base_r + bcls[_box(tree, z, y, x)] * 2 + first
+            bit = _code(mode, s, buf, models, c, (mag[i] >> n) & 1)
+            stats[4] += 1
+            if decoding:
+                mag[i] |= bit << n
+                lp[i] = n
+    return False
+
+
+@njit(cache=True)
+def reconstruct(mag, neg, lp, scale, out):
+    """Magnitudes at the middle of each coefficient's uncertainty interval, signed and scaled."""
+    for i in range(mag.shape[0]):
+        p = lp[i]
+        if p < 0:
+            out[i] = 0.0
+        else:
+            v = (np.float64(mag[i]) + 0.5 * np.float64(np.int64(1) << p)) * scale
+            out[i] = -v if neg[i] else v
