@@ -8,4 +8,5 @@ CONTRACT_SPECS: dict[str, dict] = {
     "pca": {"spec": "pca", "rates": [0.5, 1.0, 2.0]},
     "speck": {"spec": "speck", "rates": [0.25, 1.0, 2.0]},
     "spiht": {"spec": "spiht", "rates": [0.25, 1.0, 2.0]},
+    "gnn": {"spec": "gnn[epochs=100,progress=false]", "rates": [2.0, 6.0]},
 }

@@ -8,5 +8,6 @@ from .base import Codec, Header, Param, codec_class, get, names, parse_spec, reg
 from . import pca  # noqa: F401  (registers)
 from . import speck  # noqa: F401
 from . import spiht  # noqa: F401
+from . import gnn  # noqa: F401
 
 __all__ = ["Codec", "Header", "Param", "codec_class", "get", "names", "parse_spec", "register", "split_specs", "truncate"]

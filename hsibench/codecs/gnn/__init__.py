@@ -1,0 +1,11 @@
+"""The GNN codec of Deng, Cen & Zhang (Remote Sensing 2020): a generator network is the image.
+
+Modules: ``latent`` (seed/key -> latent codes), ``structure`` (sizes and the rate search),
+``tiling`` (tiles and seamless blending), ``storage`` (quantisation, masks, entropy coding),
+``model`` and ``train`` (torch; imported only when encoding or decoding) and ``codec``
+(the registered ``gnn`` codec).
+"""
+
+from .codec import DeviceMemoryError, GNNCodec
+
+__all__ = ["DeviceMemoryError", "GNNCodec"]

@@ -1,0 +1,355 @@
+"""The ``gnn`` codec: a generator network overfitted to the cube is the compressed cube.
+
+Deng, Cen & Zhang, "Learning-Based Hyperspectral Imagery Compression through Generative Neural
+Networks", Remote Sensing 2020, 12(21), 3657.  Encoding normalises the cube to [-1, 1], picks a
+structure for the rate (``structure.search``), trains it (``train.Trainer``), and stores the
+BN-folded weights (``storage``).  Decoding rebuilds the network from the bytes and runs it on the
+CPU in float32, so every decoder gets the same cube whatever device trained it; the encoder
+decodes its own bytes and records the PSNR that decoders get.
+
+This module does not import torch at import time: ``import hsibench.codecs`` works without it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from ...errors import (
+    CorruptDataError,
+    HsibenchError,
+    InvalidCubeError,
+    InvalidParameterError,
+    InvalidRateError,
+    KeyRequiredError,
+    MissingDependencyError,
+)
+from ..base import Codec, Header, Param, budget_bytes, register
+from . import storage
+from .latent import latent_codes
+from .structure import Geometry, Structure, layout, macs_per_image, max_blocks, param_count, payload_size, search
+from .tiling import TileGrid
+
+FORMAT = 1
+CUDA_EPOCHS = 15000  # the paper's
+CUDA_LR = 5e-4  # the paper's
+CPU_LR = 5e-3  # ten times the paper's: the CPU's few hundred epochs do not converge at 5e-4
+CPU_WORK_MACS = 2.0e11  # CPU default epochs: this many multiply-accumulates (fwd + 2x bwd) in all
+CPU_EPOCHS_RANGE = (150, 2000)
+CPU_TIME_BUDGET_S = 20.0  # CPU safety net per encode; recorded in info when it stops training early
+SMALL_STEP_MACS = 2e7  # below this many MACs per training step the CPU trains single-threaded
+QMAX_STEPS = (127, 111, 95, 79, 63, 47, 31, 23, 15, 11, 7, 5, 3, 2, 1)
+
+
+class DeviceMemoryError(HsibenchError, MemoryError):
+    """Training ran out of GPU memory; the message says what to lower."""
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError("torch", "the gnn codec") from None
+    return torch
+
+
+def _positive(v: Any) -> bool:
+    return v > 0
+
+
+@register
+class GNNCodec(Codec):
+    """Generative-network codec: the network's stored weights are the compressed cube."""
+
+    name = "gnn"
+    stochastic = True
+    summary = "generator network overfitted to the cube (Deng, Cen & Zhang 2020), pruned, quantised, keyed, tiled"
+    params = {
+        "blocks": Param(int, None, "upsampling blocks (auto: chosen for the rate)", lambda v: 1 <= v <= 8, "1..8", optional=True),
+        "channels": Param(int, None, "channels per block (auto: chosen for the rate)", lambda v: 1 <= v <= 256, "1..256", optional=True),
+        "prune": Param(float, None, "fraction of FC weights pruned (auto: chosen for the rate; the paper: 0.67)",
+                       lambda v: 0 <= v <= 0.99, "in [0, 0.99]", optional=True),
+        "weights": Param(str, None, "stored weight precision (auto: chosen for the rate)",
+                         choices=("float32", "float16", "int8"), optional=True),
+        "latent": Param(int, 50, "length of the latent code", lambda v: 1 <= v <= 4096, "1..4096"),
+        "p": Param(float, 1.5, "loss power: mean |y - y_hat|^p", lambda v: 0.5 <= v <= 4, "in [0.5, 4]"),
+        "lr": Param(float, None, "Adam learning rate (auto: the paper's 5e-4 on CUDA, 5e-3 for the CPU's short runs)",
+                    _positive, "> 0", optional=True),
+        "epochs": Param(int, None, "training epochs (auto: 15000 on CUDA, a compute budget on the CPU)",
+                        _positive, "> 0", optional=True),
+        "time_budget_s": Param(float, None, "wall-clock training budget in seconds (auto: none on CUDA, 20 on the CPU)",
+                               _positive, "> 0", optional=True),
+        "seed": Param(int, 0, "seed of the latent code, initial weights and tile sampling", lambda v: 0 <= v < 2**63, "in [0, 2^63)"),
+        "device": Param(str, "auto", "training device", choices=("auto", "cpu", "cuda")),
+        "amp": Param(bool, True, "mixed precision (bfloat16) for the main training on CUDA"),
+        "keyed": Param(bool, False, "derive the latent from a secret key that is not stored"),
+        "key": Param(int, None, "the secret key of a keyed stream (implies keyed=true)", optional=True),
+        "tile": Param(int, 0, "train tiles of this many pixels square, one latent each (0: whole image)",
+                      lambda v: v == 0 or v >= 2, "0 or >= 2"),
+        "overlap": Param(int, None, "tile overlap in pixels (auto: tile / 8)", lambda v: v >= 0, ">= 0", optional=True),
+        "tile_batch": Param(int, 4, "tiles per training step", _positive, "> 0"),
+        "prune_rounds": Param(int, 3, "prune-and-retrain rounds", _positive, "> 0"),
+        "log_every": Param(int, 0, "training-curve interval in epochs (0: about 100 points)", lambda v: v >= 0, ">= 0"),
+        "progress": Param(bool, True, "progress bar on stderr (also off when not a terminal or HSIBENCH_NO_PROGRESS is set)"),
+        "threads": Param(int, None, "torch CPU threads while encoding (auto: 1 for tiny networks, else torch's)", _positive, "> 0", optional=True),
+    }
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        cfg = self.config
+        if cfg["key"] is not None:
+            cfg["keyed"] = True
+        if cfg["keyed"] and cfg["key"] is None:
+            raise InvalidParameterError("gnn[keyed=true] needs the secret key: give key=<integer>")
+        if cfg["tile"] and cfg["overlap"] is not None and cfg["overlap"] >= cfg["tile"]:
+            raise InvalidParameterError("gnn: overlap must be smaller than tile")
+
+    def secrets(self) -> dict[str, Any]:
+        return {"key": self.config["key"]} if self.config["keyed"] else {}
+
+    # ------------------------------------------------------------------------------------------
+    # geometry and rate
+    # ------------------------------------------------------------------------------------------
+    def _geometry(self, shape: tuple[int, int, int]) -> tuple[Geometry, TileGrid | None]:
+        rows, cols, bands = shape
+        cfg = self.config
+        grid = None
+        if cfg["tile"] and cfg["tile"] < max(rows, cols):
+            overlap = cfg["overlap"] if cfg["overlap"] is not None else cfg["tile"] // 8
+            grid = TileGrid(rows, cols, cfg["tile"], min(overlap, cfg["tile"] - 1))
+            geo = Geometry(grid.th, grid.tw, bands, cfg["latent"], len(grid), cfg["keyed"])
+        else:
+            geo = Geometry(rows, cols, bands, cfg["latent"], 1, cfg["keyed"])
+        top = max_blocks(geo)
+        what = "tiles" if grid else "the cube"
+        if top == 0:
+            raise InvalidCubeError(f"gnn needs {what} at least 2x2 pixels; got {geo.out_h}x{geo.out_w}")
+        b = cfg["blocks"]
+        if b is not None and b > top:
+            raise InvalidCubeError(
+                f"gnn[blocks={b}] needs {what} at least 2^{b} = {1 << b} pixels in rows and columns; "
+                f"got {geo.out_h}x{geo.out_w} (use blocks <= {top})"
+            )
+        return geo, grid
+
+    def _header_params(self, lo: float, hi: float, st: Structure | None, qmax: int, grid: TileGrid | None) -> dict:
+        cfg = self.config
+        hp: dict[str, Any] = {"v": FORMAT, "min": lo, "max": hi}
+        if st is None:
+            return hp
+        hp.update(blocks=st.blocks, channels=st.channels, weights=st.weights, prune=round(st.prune, 4), latent=cfg["latent"])
+        if st.weights == "int8":
+            hp["qmax"] = qmax
+        if cfg["keyed"]:
+            hp["keyed"] = True
+        else:
+            hp["seed"] = cfg["seed"]
+        if grid is not None:
+            hp["tile"] = [grid.tile, grid.overlap]
+        return hp
+
+    # ------------------------------------------------------------------------------------------
+    # encode
+    # ------------------------------------------------------------------------------------------
+    def _encode(self, cube: np.ndarray, bpppb: float) -> bytes:
+        cfg = self.config
+        rows, cols, bands = cube.shape
+        budget = budget_bytes(bpppb, cube.shape)
+        lo, hi = float(cube.min()), float(cube.max())
+        if lo == hi:  # a constant cube: nothing to learn, the header says it all
+            hp = self._header_params(lo, hi, None, 0, None)
+            if self._header_size(cube, hp) > budget:
+                raise InvalidRateError(
+                    f"gnn needs {8 * self._header_size(cube, hp) / cube.size:.4g} bpppb even for a constant cube"
+                )
+            self.info = {"structure": "constant", "psnr_decoded": float("inf")}
+            return self._pack(cube, hp, b"")
+
+        geo, grid = self._geometry(cube.shape)
+        widest = Structure(8, 256, 0.6667, "float32")
+        header_est = self._header_size(cube, self._header_params(lo, hi, widest, 127, grid) | {"qmax": 127})
+        fixed = {k: cfg[k] for k in ("blocks", "channels", "prune", "weights")}
+        st, smallest = search(geo, budget - header_est, **fixed)
+        if st is None:
+            need = header_est + payload_size(geo, smallest)
+            raise InvalidRateError(
+                f"gnn cannot reach {bpppb:g} bpppb on a {rows}x{cols}x{bands} cube: the smallest network "
+                f"(blocks={smallest.blocks}, channels={smallest.channels}, prune={smallest.prune:.2f}, "
+                f"weights={smallest.weights}) needs about {8 * need / cube.size:.4g} bpppb ({need} bytes); "
+                f"ask for at least that rate{' or leave more choices to the search' if any(v is not None for v in fixed.values()) else ''}"
+            )
+
+        torch = _torch()
+        from .train import TrainConfig, Trainer, oom_types
+
+        device = cfg["device"]
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        elif device == "cuda" and not torch.cuda.is_available():
+            raise InvalidParameterError("gnn[device=cuda]: no CUDA device is available to torch; use device=cpu or auto")
+        batch = min(cfg["tile_batch"], geo.n_tiles)
+        if cfg["epochs"] is not None:
+            epochs = cfg["epochs"]
+        elif device == "cuda":
+            epochs = CUDA_EPOCHS
+        else:
+            step = 3 * macs_per_image(geo, st) * batch
+            epochs = int(min(max(CPU_WORK_MACS / step, CPU_EPOCHS_RANGE[0]), CPU_EPOCHS_RANGE[1]))
+        tbudget = cfg["time_budget_s"]
+        if tbudget is None and device == "cpu":
+            tbudget = CPU_TIME_BUDGET_S
+
+        x = cube.astype(np.float64)
+        target = (2.0 * (x - lo) / (hi - lo) - 1.0).astype(np.float32).transpose(2, 0, 1).copy()
+        secret = cfg["key"] if cfg["keyed"] else cfg["seed"]
+        latents = latent_codes(secret, geo.n_tiles, geo.latent, keyed=cfg["keyed"])
+        specs = layout(geo, st)
+
+        def total_size(params: list[np.ndarray], mask: np.ndarray | None, qmax: int) -> int:
+            payload = storage.encode(params, specs, st.weights, qmax, mask)
+            return len(payload) + self._header_size(cube, self._header_params(lo, hi, st, qmax, grid))
+
+        def choose_qmax(params: list[np.ndarray], mask: np.ndarray | None) -> int:
+            for q in QMAX_STEPS:
+                if total_size(params, mask, q) <= budget:
+                    return q
+            return 1
+
+        lr = cfg["lr"] if cfg["lr"] is not None else (CUDA_LR if device == "cuda" else CPU_LR)
+        tcfg = TrainConfig(
+            p=cfg["p"], lr=lr, epochs=epochs, time_budget_s=tbudget, seed=cfg["seed"], device=device,
+            amp=cfg["amp"], tile_batch=cfg["tile_batch"], prune_rounds=cfg["prune_rounds"],
+            log_every=cfg["log_every"], progress=cfg["progress"],
+        )
+        threads_before = torch.get_num_threads()
+        threads = cfg["threads"]
+        if threads is None and device == "cpu" and 3 * macs_per_image(geo, st) * batch < SMALL_STEP_MACS:
+            threads = 1  # tiny steps: thread hand-offs cost more than they save (20x on a loaded 2-core box)
+        if threads:
+            torch.set_num_threads(threads)
+        t0 = time.perf_counter()
+        try:
+            result = Trainer(target, latents, geo, st, tcfg, grid).run(choose_qmax)
+        except oom_types() as exc:
+            if device == "cuda":
+                torch.cuda.empty_cache()
+            raise DeviceMemoryError(
+                f"gnn ran out of {device} memory training a {geo.out_h}x{geo.out_w}x{bands} "
+                f"{'tile' if grid else 'cube'} with {st.channels} channels and {st.blocks} blocks "
+                f"(tile_batch={batch}): lower channels (or the rate), set tile=<pixels> (e.g. tile=128) "
+                f"to train tiles, lower tile_batch, or use device=cpu ({exc})"
+            ) from None
+        finally:
+            if threads:
+                torch.set_num_threads(threads_before)
+        train_s = time.perf_counter() - t0
+
+        qmax = result.qmax
+        while True:  # the 8-bit size was estimated before the fine-tune: make sure it fits
+            payload = storage.encode(result.params, specs, st.weights, qmax, result.mask)
+            hp = self._header_params(lo, hi, st, qmax, grid)
+            if len(payload) + self._header_size(cube, hp) <= budget:
+                break
+            smaller = [q for q in QMAX_STEPS if q < qmax]
+            if st.weights != "int8" or not smaller:
+                raise InvalidRateError(
+                    f"gnn: the trained network needs {8 * (len(payload) + self._header_size(cube, hp)) / cube.size:.4g} "
+                    f"bpppb, above the {bpppb:g} asked; ask for a slightly higher rate"
+                )
+            qmax = smaller[0]
+        data = self._pack(cube, hp, payload)
+
+        decoded = self._generate(storage.decode(payload, specs, st.weights, qmax), latents, geo, st, grid, lo, hi)
+        err = decoded.astype(np.float64) - x
+        mse = float(np.mean(err * err))
+        psnr = 10 * math.log10((hi - lo) ** 2 / mse) if mse > 0 else float("inf")
+        self.info = {
+            "structure": st.as_dict(),
+            "searched": [k for k, v in fixed.items() if v is None],
+            "params": param_count(geo, st),
+            "qmax": qmax if st.weights == "int8" else None,
+            "header_bytes": len(data) - len(payload),
+            "payload_bytes": len(payload),
+            "bpppb": 8 * len(data) / cube.size,
+            "device": device,
+            "threads": threads or threads_before,
+            "amp": bool(cfg["amp"] and device == "cuda"),
+            "deterministic": result.deterministic,
+            "epochs": epochs,
+            "lr": lr,
+            "epochs_run": result.epochs_run,
+            "time_budget_s": tbudget,
+            "stopped_by_time_budget": result.stopped_by_time,
+            "train_seconds": round(train_s, 3),
+            "tiles": geo.n_tiles,
+            "tile_batch": batch,
+            "curve": result.curve,
+            "mse_normalised": mse * 4.0 / (hi - lo) ** 2,
+            "psnr_decoded": psnr,
+        }
+        return data
+
+    # ------------------------------------------------------------------------------------------
+    # decode
+    # ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _generate(params, latents, geo, st, grid, lo: float, hi: float) -> np.ndarray:
+        _torch()
+        from .train import generate
+
+        y = generate(params, latents, geo, st, grid).astype(np.float64)
+        x = (y + 1.0) * 0.5 * (hi - lo) + lo
+        return np.clip(x, lo, hi).transpose(1, 2, 0).astype(np.float32)
+
+    def _decode(self, header: Header, payload: bytes, **secrets: Any) -> np.ndarray:
+        unknown = set(secrets) - {"key"}
+        if unknown:
+            raise InvalidParameterError(f"gnn decode takes only key=...; got {', '.join(sorted(unknown))}")
+        hp = header.params
+        rows, cols, bands = header.shape
+        try:
+            if hp.get("v") != FORMAT:
+                raise CorruptDataError(f"gnn stream format {hp.get('v')!r} is not supported (this hsibench reads {FORMAT})")
+            lo, hi = float(hp["min"]), float(hp["max"])
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+                raise CorruptDataError("gnn stream has an invalid value range")
+            if lo == hi:
+                if payload:
+                    raise CorruptDataError("a constant gnn stream must have no payload")
+                return np.full(header.shape, lo, dtype=np.float32)
+            st = Structure(int(hp["blocks"]), int(hp["channels"]), float(hp["prune"]), str(hp["weights"]))
+            latent, keyed = int(hp["latent"]), bool(hp.get("keyed", False))
+            seed = None if keyed else int(hp["seed"])
+            qmax = int(hp.get("qmax", 127))
+            tile = hp.get("tile")
+            grid = None
+            if tile is not None:
+                t, o = int(tile[0]), int(tile[1])
+                if not (2 <= t and 0 <= o < t):
+                    raise CorruptDataError("gnn stream has an invalid tile size")
+                grid = TileGrid(rows, cols, t, o)
+                geo = Geometry(grid.th, grid.tw, bands, latent, len(grid), keyed)
+            else:
+                geo = Geometry(rows, cols, bands, latent, 1, keyed)
+            if not (1 <= st.blocks <= max_blocks(geo) and 1 <= st.channels <= 256 and 0 <= st.prune < 1 and 1 <= latent <= 4096):
+                raise CorruptDataError("gnn stream describes an impossible network")
+            if st.weights not in ("float32", "float16", "int8"):
+                raise CorruptDataError(f"gnn stream has unknown weight precision {st.weights!r}")
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            if isinstance(exc, HsibenchError):
+                raise
+            raise CorruptDataError(f"gnn stream header is incomplete or malformed ({exc!r})") from None
+        if keyed:
+            key = secrets.get("key")
+            if key is None:
+                raise KeyRequiredError("this gnn stream is keyed: decode it with decode(data, key=<the integer key>)")
+            if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
+                raise InvalidParameterError(f"a gnn key is an integer; got {type(key).__name__}")
+            latents = latent_codes(int(key), geo.n_tiles, latent, keyed=True)
+        else:
+            latents = latent_codes(seed, geo.n_tiles, latent, keyed=False)
+        params = storage.decode(payload, layout(geo, st), st.weights, qmax)
+        return self._generate(params, latents, geo, st, grid, lo, hi)

@@ -1,0 +1,317 @@
+"""Training: overfit the generator to one cube, prune its FC layer, fold BN, quantisation-aware tune.
+
+Phases, sharing the ``epochs`` (one epoch = one optimisation step on the image, or on a random
+subset of ``tile_batch`` tiles) and the wall-clock budget in proportion:
+
+1. main training of the paper's network (Adam, ``lr``, loss ``mean |y - y_hat|^p``), with
+   mixed precision on CUDA when ``amp`` is on;
+2. pruning (if ``prune > 0``): ``prune_rounds`` rounds, each removing the FC weights of lowest
+   L1 magnitude up to its share of the requested fraction, then retraining (the paper's scheme);
+3. BatchNorm folded into the convolutions (:func:`model.fold_batchnorm`);
+4. a short fine-tune of the folded network in float32 with the storage precision simulated
+   (straight-through fake quantisation per output channel for 8-bit weights, float16 rounding
+   for half precision).  Skipped for float32 of a single image, where folding is exact.
+
+The result is the deployed tensors the storage module writes.  This module imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .model import Generator, deployed_forward, fold_batchnorm
+from .structure import Geometry, Structure, layout, pruned_count
+from .tiling import TileGrid
+
+FINETUNE_SHARE = 0.15  # of the epochs, when a fine-tune is needed
+PRUNE_SHARE = 0.30  # of the epochs, when pruning
+FINETUNE_LR_FACTOR = 0.2  # fine-tune learning rate relative to lr
+
+
+def oom_types() -> tuple[type[BaseException], ...]:
+    """Exception types torch raises when a device runs out of memory (torch >= 2.2)."""
+    types: list[type[BaseException]] = []
+    for holder, name in ((torch, "OutOfMemoryError"), (torch.cuda, "OutOfMemoryError")):
+        t = getattr(holder, name, None)
+        if isinstance(t, type) and t not in types:
+            types.append(t)
+    return tuple(types) or (RuntimeError,)
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one encode (see the codec's parameter docs)."""
+
+    p: float = 1.5
+    lr: float = 5e-4
+    epochs: int = 1000
+    time_budget_s: float | None = None
+    seed: int = 0
+    device: str = "cpu"
+    amp: bool = True
+    tile_batch: int = 4
+    prune_rounds: int = 3
+    log_every: int = 0  # 0: about 100 points per run
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    """The deployed tensors (float32 numpy, ``layout`` order), the FC mask and what happened."""
+
+    params: list[np.ndarray]
+    mask: np.ndarray | None
+    qmax: int
+    curve: list[list[float]] = field(default_factory=list)
+    epochs_run: dict[str, int] = field(default_factory=dict)
+    stopped_by_time: bool = False
+    seconds: float = 0.0
+    deterministic: bool = True
+
+
+def loss_fn(out: torch.Tensor, y: torch.Tensor, p: float) -> torch.Tensor:
+    """The paper's loss: mean |y - y_hat|^p."""
+    d = (out - y).abs()
+    if p == 1.0:
+        return d.mean()
+    if p == 2.0:
+        return (d * d).mean()
+    return d.pow(p).mean()
+
+
+def fake_quant(w: torch.Tensor, groups: int, qmax: int) -> torch.Tensor:
+    """Straight-through per-group symmetric quantisation, mirroring ``storage.quantise``."""
+    g = w.reshape(groups, -1)
+    scale = g.detach().abs().amax(dim=1) / qmax
+    scale = torch.where(scale == 0, torch.ones_like(scale), scale)
+    q = torch.clamp(torch.round(g / scale[:, None]), -qmax, qmax) * scale[:, None]
+    return (g + (q - g).detach()).reshape(w.shape)
+
+
+def fake_half(w: torch.Tensor) -> torch.Tensor:
+    return w + (w.half().float() - w).detach()
+
+
+class Trainer:
+    """Runs the phases for one structure on one normalised cube (band-first, values in [-1, 1])."""
+
+    def __init__(
+        self,
+        target: np.ndarray,
+        latents: np.ndarray,
+        geo: Geometry,
+        st: Structure,
+        cfg: TrainConfig,
+        grid: TileGrid | None = None,
+    ):
+        self.target, self.geo, self.st, self.cfg, self.grid = target, geo, st, cfg, grid
+        self.device = torch.device(cfg.device)
+        self.cuda = self.device.type == "cuda"
+        self.z_all = torch.from_numpy(latents).to(self.device)
+        self.n_tiles = latents.shape[0]
+        self.rng = np.random.default_rng(cfg.seed)
+        self.batch = min(max(1, cfg.tile_batch), self.n_tiles)
+        self.curve: list[list[float]] = []
+        self.epoch = 0
+        self.t0 = 0.0
+        self.pbar = None
+        self.stopped_by_time = False
+        if self.n_tiles == 1:
+            self.y_full = torch.from_numpy(np.ascontiguousarray(target[None])).to(self.device)
+        e = max(1, int(cfg.epochs))
+        need_ft = st.weights != "float32" or self.n_tiles > 1
+        self.e_ft = max(1, int(round(FINETUNE_SHARE * e))) if need_ft else 0
+        self.e_pr = max(cfg.prune_rounds, int(round(PRUNE_SHARE * e))) if st.prune > 0 else 0
+        self.e_main = max(1, e - self.e_ft - self.e_pr)
+        self.total = self.e_main + self.e_pr + self.e_ft
+        self.log_every = cfg.log_every if cfg.log_every > 0 else max(1, self.total // 100)
+        if self.cuda and cfg.amp:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        else:
+            self.amp_dtype = None
+
+    # -- data -------------------------------------------------------------------------------
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.n_tiles == 1:
+            return self.z_all, self.y_full
+        if self.batch >= self.n_tiles:
+            idx = np.arange(self.n_tiles)
+        else:
+            idx = np.sort(self.rng.choice(self.n_tiles, self.batch, replace=False))
+        y = torch.from_numpy(self.grid.cut(self.target, idx)).to(self.device, non_blocking=True)
+        return self.z_all[torch.from_numpy(idx).to(self.device)], y
+
+    # -- one phase ----------------------------------------------------------------------------
+    def _phase(
+        self,
+        name: str,
+        forward: Callable[[torch.Tensor], torch.Tensor],
+        params: list[torch.Tensor],
+        epochs: int,
+        lr: float,
+        seconds: float | None,
+        post_step: Callable[[], None] | None = None,
+        amp: bool = False,
+        opt: torch.optim.Optimizer | None = None,
+    ) -> int:
+        opt = opt or torch.optim.Adam(params, lr=lr)
+        use_amp = amp and self.amp_dtype is not None
+        scaler = None
+        if use_amp and self.amp_dtype == torch.float16:
+            scaler_cls = getattr(torch.amp, "GradScaler", None) or torch.cuda.amp.GradScaler
+            scaler = scaler_cls("cuda") if scaler_cls is getattr(torch.amp, "GradScaler", None) else scaler_cls()
+        start = time.perf_counter()
+        done = 0
+        for _ in range(epochs):
+            if seconds is not None and time.perf_counter() - start > seconds:
+                self.stopped_by_time = True
+                break
+            z, y = self._batch()
+            with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype or torch.float32, enabled=use_amp):
+                out = forward(z)
+            loss = loss_fn(out.float(), y, self.cfg.p)
+            opt.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                opt.step()
+            if post_step is not None:
+                post_step()
+            done += 1
+            self.epoch += 1
+            if self.epoch % self.log_every == 0 or self.epoch == self.total:
+                with torch.no_grad():
+                    mse = float(((out.detach().float() - y) ** 2).mean())
+                    psnr = 10 * math.log10(4.0 / mse) if mse > 0 else float("inf")
+                if self.cuda:
+                    torch.cuda.synchronize()
+                self.curve.append([self.epoch, round(time.perf_counter() - self.t0, 4), float(loss.detach()), round(psnr, 4)])
+                if self.pbar is not None:
+                    self.pbar.set_postfix_str(f"{name} loss={float(loss.detach()):.3e} psnr={psnr:.2f}dB", refresh=False)
+            if self.pbar is not None:
+                self.pbar.update(1)
+        return done
+
+    # -- all phases ---------------------------------------------------------------------------
+    def run(self, choose_qmax: Callable[[list[np.ndarray], np.ndarray | None], int]) -> TrainResult:
+        """Train, prune, fold, fine-tune; ``choose_qmax(params, mask)`` picks the 8-bit levels."""
+        cfg, st, geo = self.cfg, self.st, self.geo
+        # CPU kernels are deterministic for a fixed thread count (tests check same bytes); CUDA's
+        # bilinear-upsampling backward uses atomics and has no deterministic kernel.
+        deterministic = not self.cuda
+        try:
+            from tqdm.auto import tqdm
+
+            disable = (not cfg.progress) or bool(os.environ.get("HSIBENCH_NO_PROGRESS")) or None
+            self.pbar = tqdm(
+                total=self.total, desc=f"gnn b{st.blocks} c{st.channels} {st.weights}", file=sys.stderr,
+                disable=disable, leave=False, dynamic_ncols=True,
+            )
+            self.t0 = time.perf_counter()
+            budget = cfg.time_budget_s
+            share = (lambda e: None) if budget is None else (lambda e: budget * e / self.total)
+            with torch.random.fork_rng(devices=[self.device] if self.cuda else []):
+                torch.manual_seed(cfg.seed)
+                model = Generator(geo, st).to(self.device)
+            model.train()
+            opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+            runs = {"main": self._phase("train", model, [], self.e_main, cfg.lr, share(self.e_main), amp=True, opt=opt)}
+
+            mask_t = None
+            if st.prune > 0:
+                w = model.fc.weight
+                n = w.numel()
+                total_pruned = pruned_count(n, st.prune)
+                rounds = max(1, cfg.prune_rounds)
+                mask_t = torch.ones_like(w, dtype=torch.bool)
+                runs["prune"] = 0
+                for r in range(1, rounds + 1):
+                    k = int(round(total_pruned * r / rounds))
+                    with torch.no_grad():
+                        mag = (w.detach() * mask_t).abs().reshape(-1).cpu().numpy()
+                        order = np.argsort(mag, kind="stable")  # device-independent tie order
+                        m = np.ones(n, dtype=bool)
+                        m[order[:k]] = False
+                        mask_t = torch.from_numpy(m.reshape(w.shape)).to(self.device)
+                        w.mul_(mask_t)
+
+                    def keep_pruned(w=w, m=mask_t) -> None:
+                        with torch.no_grad():
+                            w.mul_(m)
+
+                    e = self.e_pr // rounds + (1 if r <= self.e_pr % rounds else 0)
+                    runs["prune"] += self._phase("prune", model, [], e, cfg.lr, share(e), keep_pruned, amp=True, opt=opt)
+
+            deployed = fold_batchnorm(model, self.z_all)
+            del model, opt
+            if mask_t is not None:
+                deployed[0] = deployed[0] * mask_t
+            mask_np = None if mask_t is None else mask_t.cpu().numpy()
+            qmax = 127
+            if st.weights == "int8":
+                qmax = int(choose_qmax([p.cpu().numpy() for p in deployed], mask_np))
+
+            if self.e_ft > 0:
+                specs = layout(geo, st)
+                leaves = [p.detach().clone().requires_grad_(True) for p in deployed]
+
+                def effective() -> list[torch.Tensor]:
+                    out = []
+                    for p, spec in zip(leaves, specs):
+                        if st.weights == "int8" and spec.quantised:
+                            out.append(fake_quant(p, spec.groups, qmax))
+                        elif st.weights == "float16":
+                            out.append(fake_half(p))
+                        else:
+                            out.append(p)
+                    return out
+
+                def fwd(z: torch.Tensor) -> torch.Tensor:
+                    return deployed_forward(effective(), z, geo, st)
+
+                def keep_pruned_ft() -> None:
+                    if mask_t is not None:
+                        with torch.no_grad():
+                            leaves[0].mul_(mask_t)
+
+                runs["finetune"] = self._phase(
+                    "tune", fwd, leaves, self.e_ft, cfg.lr * FINETUNE_LR_FACTOR, share(self.e_ft), keep_pruned_ft
+                )
+                deployed = [p.detach() for p in leaves]
+            params = [p.detach().float().cpu().numpy().copy() for p in deployed]
+            return TrainResult(
+                params=params, mask=mask_np, qmax=qmax, curve=self.curve, epochs_run=runs,
+                stopped_by_time=self.stopped_by_time, seconds=time.perf_counter() - self.t0,
+                deterministic=deterministic,
+            )
+        finally:
+            if self.pbar is not None:
+                self.pbar.close()
+
+
+@torch.no_grad()
+def generate(
+    params: list[np.ndarray], latents: np.ndarray, geo: Geometry, st: Structure, grid: TileGrid | None, chunk: int = 4
+) -> np.ndarray:
+    """Run the deployed network on the CPU in float32: band-first ``(bands, rows, cols)`` output.
+
+    This is the decoder's forward pass (and the encoder's check of what the decoder gets).
+    """
+    tensors = [torch.from_numpy(np.ascontiguousarray(p, dtype=np.float32)) for p in params]
+    z = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32))
+    outs = [deployed_forward(tensors, z[i : i + chunk], geo, st).numpy() for i in range(0, z.shape[0], chunk)]
+    tiles = np.concatenate(outs, axis=0)
+    if grid is None:
+        return tiles[0]
+    return grid.blend(tiles)
