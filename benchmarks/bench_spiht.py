@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         cube = np.load(DATA / f"{name}.npy")
         for ac in acs:
             codec = get(f"spiht[kind={args.tree},spectral_levels=4,spatial_levels=3,ac={str(ac).lower()}]")
-            codec.decode(codec.encode(cube[:8, :8, :16], bpppb=1.0))  # JIT warm-up
+            codec.decode(codec.encode(cube[:16, :16, :32], bpppb=1.0))  # JIT warm-up
             for rate in rates:
                 te = td = float("inf")
                 for _ in range(max(1, args.repeat)):

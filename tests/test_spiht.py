@@ -201,7 +201,8 @@ def _repack(data: bytes, **changes) -> bytes:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"top": 31}, {"top": -2}, {"e": 5000}, {"sl": 40}, {"tl": -1}, {"kind": "wavelet"}, {"ac": 3}, {"sl": "2"}],
+    [{"t": 31}, {"t": -2}, {"e": 5000}, {"l": [40, 3]}, {"l": [2, -1]}, {"l": [2]}, {"k": "wavelet"}, {"ac": 3},
+     {"l": ["2", 2]}, {"r": [5, 1]}, {"m": "x"}, {"r": None}],
 )
 def test_crc_valid_but_impossible_header_is_rejected(changes):
     codec = codecs.get("spiht")
@@ -214,7 +215,7 @@ def test_missing_header_fields_rejected():
     codec = codecs.get("spiht")
     data = codec.encode(make_cube(), bpppb=1.0)
     header, payload = unpack(data)
-    params = {k: v for k, v in header.params.items() if k != "top"}
+    params = {k: v for k, v in header.params.items() if k != "t"}
     with pytest.raises(CorruptDataError):
         codec.decode(pack(header.codec, header.shape, header.dtype, params, payload))
 
@@ -230,7 +231,7 @@ def test_random_payload_with_valid_container_decodes_safely(ac):
         junk = rng.integers(0, 256, len(payload), dtype=np.uint8).tobytes()
         out = codec.decode(pack(header.codec, header.shape, header.dtype, header.params, junk))
         assert out.shape == header.shape and np.isfinite(out).all()
-    out = codec.decode(pack(header.codec, header.shape, header.dtype, dict(header.params, top=29), b"\xff" * 9))
+    out = codec.decode(pack(header.codec, header.shape, header.dtype, dict(header.params, t=29), b"\xff" * 9))
     assert np.isfinite(out).all()
 
 

@@ -46,7 +46,7 @@ from ..errors import CorruptDataError, InvalidParameterError, InvalidRateError
 from . import _bits
 from . import _spiht_kernels as K
 from . import _wavelet
-from .base import Codec, Header, Param, budget_bytes, register
+from .base import Codec, Header, Param, budget_bytes, register, unpack
 
 _MAG_BITS = 30  # magnitudes are scaled below 2^30: int32 with room for the reconstruction
 _MAX_SCALE_EXP = 1100  # float64 spans 2^-1074 .. 2^1024: any larger exponent is corrupt
@@ -248,6 +248,38 @@ def build_tree(shape_brc, kind: str, spectral_levels: int, spatial_levels: int) 
 # ------------------------------------------------------------------------------------------
 
 
+def _read_params(p) -> tuple:
+    """The header parameters, type-checked: (kind, sl, tl, ac, e, top, mean, lo, hi)."""
+    try:
+        kind, (sl, tl), ac, e, top, mean, (lo, hi) = p["k"], p["l"], p["ac"], p["e"], p["t"], p["m"], p["r"]
+    except (KeyError, TypeError, ValueError):
+        raise CorruptDataError(f"spiht stream header lacks its parameters (k, l, ac, e, t, m, r): {p}") from None
+
+    def is_int(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    def is_num(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    if not (all(map(is_int, (sl, tl, ac, e, top))) and all(map(is_num, (mean, lo, hi)))):
+        raise CorruptDataError(f"spiht stream header has parameters of the wrong type: {p}")
+    if kind not in _wavelet.KINDS or ac not in (0, 1) or lo > hi:
+        raise CorruptDataError(f"spiht stream header has invalid parameters: {p}")
+    return kind, sl, tl, bool(ac), e, top, mean, lo, hi
+
+
+def _offset_and_range(x: np.ndarray) -> tuple[float | int, float | int, float | int]:
+    """Header numbers: the mean (6 significant digits: any offset works, short is cheaper) and
+    the clipping range (exact; integers for integer data, so the JSON stays short)."""
+    lo, hi = float(x.min()), float(x.max())
+    mean = float(f"{float(x.mean(dtype=np.float64)):.6g}")
+    if lo.is_integer() and hi.is_integer() and abs(lo) < 2**53 and abs(hi) < 2**53:
+        lo, hi = int(lo), int(hi)
+    if mean.is_integer() and abs(mean) < 2**53:
+        mean = int(mean)
+    return mean, lo, hi
+
+
 def _levels_check(v) -> bool:
     return v >= 0
 
@@ -275,8 +307,13 @@ class SPIHT(Codec):
     # -- encoding ------------------------------------------------------------------------------
     def _encode(self, cube: np.ndarray, bpppb: float) -> bytes:
         cfg = self.config
-        x = np.transpose(cube, (2, 0, 1))
+        x = np.transpose(cube, (2, 0, 1)).astype(np.float64)
+        # the mean goes to the header (the DC would otherwise spend the top bit planes), and the
+        # decoder clips to the cube's range: both cost a few header bytes and help at low rates
+        mean, lo, hi = _offset_and_range(x)
+        x -= mean
         coeffs, layout = _wavelet.forward(x, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
+        del x
         flat = coeffs.reshape(-1)
         top_abs = float(np.max(np.abs(flat))) if flat.size else 0.0
         if top_abs > 0.0:
@@ -286,13 +323,15 @@ class SPIHT(Codec):
         else:
             scale_exp, top = 0, -1
             mag = np.zeros(flat.size, dtype=np.int32)
+        # short keys: the header counts toward the rate (describe_stream spells them out)
         params = {
-            "kind": layout.kind,
-            "sl": layout.spectral_levels,
-            "tl": layout.spatial_levels,
-            "ac": bool(cfg["ac"]),
+            "k": layout.kind,
+            "l": [layout.spectral_levels, layout.spatial_levels],
+            "ac": int(bool(cfg["ac"])),
             "e": int(scale_exp),
-            "top": int(top),
+            "t": int(top),
+            "m": mean,
+            "r": [lo, hi],
         }
         budget = budget_bytes(bpppb, cube.shape)
         limit = budget - self._header_size(cube, params)
@@ -335,17 +374,17 @@ class SPIHT(Codec):
         }
         return self._pack(cube, params, payload)
 
+    def describe_stream(self, data: bytes) -> dict:
+        """The stream's parameters under their long names."""
+        kind, sl, tl, ac, e, top, mean, lo, hi = _read_params(unpack(data)[0].params)
+        return {"kind": kind, "spectral_levels": sl, "spatial_levels": tl, "ac": ac, "scale_exp": e,
+                "bit_planes": top + 1, "mean": mean, "min": lo, "max": hi}
+
     # -- decoding ------------------------------------------------------------------------------
     def _decode(self, header: Header, payload: bytes, **_: object) -> np.ndarray:
         rows, cols, bands = header.shape
         p = header.params
-        try:
-            kind, sl, tl, ac, e, top = p["kind"], p["sl"], p["tl"], p["ac"], p["e"], p["top"]
-        except (KeyError, TypeError):
-            raise CorruptDataError("spiht stream header lacks its parameters (kind, sl, tl, ac, e, top)") from None
-        ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (sl, tl, e, top))
-        if not ints or kind not in _wavelet.KINDS or not isinstance(ac, bool):
-            raise CorruptDataError(f"spiht stream header has invalid parameters: {p}")
+        kind, sl, tl, ac, e, top, mean, lo, hi = _read_params(header.params)
         if not (-1 <= top < _MAG_BITS and abs(e) <= _MAX_SCALE_EXP):
             raise CorruptDataError(f"spiht stream header has out-of-range bit planes or scale: {p}")
         shape = (bands, rows, cols)
@@ -372,4 +411,6 @@ class SPIHT(Codec):
         flat = np.empty(nn, dtype=np.float64)
         K.reconstruct(mag, neg, lp, math.ldexp(1.0, -e), flat)
         x = _wavelet.inverse(flat.reshape(shape), layout)
+        x += mean
+        np.clip(x, lo, hi, out=x)
         return np.transpose(x, (1, 2, 0))
