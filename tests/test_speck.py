@@ -33,8 +33,9 @@ def test_hits_the_byte_budget(cube, rate, ac):
     assert budget - 32 <= len(data) <= budget
 
 
-def test_every_prefix_decodes_and_quality_never_falls(cube):
-    codec = codecs.get("speck")
+@pytest.mark.parametrize("spec", ["speck", "speck[ac=false,kind=dyadic]"])
+def test_every_prefix_decodes_and_quality_never_falls(cube, spec):
+    codec = codecs.get(spec)
     full = codec.encode(cube, bpppb=2.0)
     header = base.header_size("speck", cube.shape, cube.dtype, base.unpack(full)[0].params)
     sizes = np.linspace(header, len(full), 25).astype(int)

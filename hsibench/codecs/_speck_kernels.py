@@ -141,15 +141,14 @@ def _msb(v):
 
 
 @njit(cache=True)
-def quantise(a, boxes, weights, scale, q, sgn, msb):
-    """Fill subband-major ``q = floor(|a| w scale)`` (int32), sign (1 = negative) and msb (-1 for 0)."""
+def quantise(a, boxes, scale, q, sgn, msb):
+    """Fill subband-major ``q = floor(|a| scale)`` (int32), sign (1 = negative) and msb (-1 for 0)."""
     p = 0
     for s in range(boxes.shape[0]):
-        w = weights[s] * scale
         for z in range(boxes[s, 0], boxes[s, 1]):
             for y in range(boxes[s, 2], boxes[s, 3]):
                 for x in range(boxes[s, 4], boxes[s, 5]):
-                    v = a[z, y, x] * w
+                    v = a[z, y, x] * scale
                     neg = v < 0
                     if neg:
                         v = -v
@@ -163,11 +162,11 @@ def quantise(a, boxes, weights, scale, q, sgn, msb):
 
 
 @njit(cache=True)
-def scatter(rec, sig, boxes, weights, step, out):
-    """Write decoded magnitudes ``rec`` (signs in ``sig``) back into the 3-D coefficient array."""
+def scatter(rec, sig, boxes, step, out):
+    """Write decoded magnitudes ``rec`` (half steps; signs in ``sig``) back into the 3-D coefficient array."""
     p = 0
+    f = 0.5 * step
     for s in range(boxes.shape[0]):
-        f = step / weights[s]
         for z in range(boxes[s, 0], boxes[s, 1]):
             for y in range(boxes[s, 2], boxes[s, 3]):
                 for x in range(boxes[s, 4], boxes[s, 5]):
@@ -177,7 +176,7 @@ def scatter(rec, sig, boxes, weights, step, out):
                     elif st == 1:
                         out[z, y, x] = rec[p] * f
                     else:
-                        out[z, y, x] = -rec[p] * f
+                        out[z, y, x] = -(rec[p] * f)  # (negating the uint32 first would wrap)
                     p += 1
 
 
@@ -298,7 +297,7 @@ def _new_sig(ctl, st, buf, models, sgn, sig, rec, lspbox, lspcnt, v, z, y, x, dy
         return -1
     sig[v] = 1 + bit
     if ctl[0] == 0:
-        rec[v] = 1.5 * (2.0**n)
+        rec[v] = np.uint32(3) << n  # midpoint 1.5 * 2**n, in half steps
     _append(lspbox, 0, lspcnt, v)
     return 0
 
@@ -399,8 +398,8 @@ def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
 
     Encoder (``enc=1``): reads ``msb``/``pyr``/``q``/``sgn``, writes decisions to ``buf`` while
     the flushed size stays within ``limit`` bytes.  Decoder (``enc=0``): reads ``buf`` and
-    fills ``sig`` (0, 1 = positive, 2 = negative) and ``rec`` (magnitudes in units of the
-    quantiser step, midpoints of the uncertainty intervals).
+    fills ``sig`` (0, 1 = positive, 2 = negative) and ``rec`` (uint32 magnitudes in *half*
+    quantiser steps, the midpoints of the uncertainty intervals; below 2**32 since q < 2**31).
     """
     ctl = np.zeros(5, dtype=np.int64)
     ctl[0] = enc
@@ -469,7 +468,7 @@ def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
         lsp = lspbox[0]
         first = pass_start[n + 1] if n < TOP_PLANE else 0
         second = pass_start[n + 2] if n + 1 < TOP_PLANE else 0
-        half = 2.0 ** (n - 1)
+        half = np.uint32(1) << n  # a refinement moves the midpoint by 2**(n-1) = 2**n half steps
         for i in range(pass_start[n] if n < TOP_PLANE else 0):
             v = lsp[i]
             if i >= first:

@@ -109,26 +109,26 @@ class Speck(Codec):
         self.info = {"spectral_levels": layout.spectral_levels, "spatial_levels": layout.spatial_levels}
         if exp is None:  # constant cube: the mean says it all
             return self._pack(cube, params, b"")
-        payload = self._code(a, layout, exp, limit, cfg["ac"])
-        return self._pack(cube, params, payload)
-
-    def _code(self, a: np.ndarray, layout: W.Layout, exp: int, limit: int, ac: bool) -> bytes:
-        boxes = np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
-        t = K.build_tables(layout.subbands)
         n = a.size
         q = np.empty(n, dtype=np.int32)
         sgn = np.empty(n, dtype=np.uint8)
         msb = np.empty(n, dtype=np.int8)
-        scale = math.ldexp(1.0, K.TOP_PLANE - exp)
-        K.quantise(a, boxes, np.ones(len(boxes)), scale, q, sgn, msb)
-        del a
+        boxes = np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
+        K.quantise(a, boxes, math.ldexp(1.0, K.TOP_PLANE - exp), q, sgn, msb)
+        del a  # the float coefficients are no longer needed: free them before coding
+        payload = self._code(q, sgn, msb, layout, limit, cfg["ac"])
+        return self._pack(cube, params, payload)
+
+    def _code(self, q, sgn, msb, layout: W.Layout, limit: int, ac: bool) -> bytes:
+        t = K.build_tables(layout.subbands)
+        n = q.size
         pyr = K.build_pyramid(msb, t["sb_off"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["pyr_size"])
         buf = np.zeros(limit + 16, dtype=np.uint8)
         st = B.enc_new() if ac else B.bw_new()
         models = B.new_models(K.N_MODELS)
         sig = np.zeros(n, dtype=np.int8)
         stopped, plane, decisions = K.speck_run(
-            1, 1 if ac else 0, limit, buf, st, models, msb, pyr, q, sgn, sig, np.zeros(1),
+            1, 1 if ac else 0, limit, buf, st, models, msb, pyr, q, sgn, sig, np.zeros(1, dtype=np.uint32),
             t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], min(n, 1 << 16),
         )
         if decisions == 0:
@@ -155,19 +155,21 @@ class Speck(Codec):
             st = B.dec_new(data) if ac else B.br_new()
             models = B.new_models(K.N_MODELS)
             sig = np.zeros(n, dtype=np.int8)
-            rec = np.zeros(n, dtype=np.float64)
+            rec = np.zeros(n, dtype=np.uint32)
             dummy8 = np.zeros(1, dtype=np.int8)
             K.speck_run(
                 0, 1 if ac else 0, 0, data, st, models, dummy8, dummy8, np.zeros(1, dtype=np.int32),
                 np.zeros(1, dtype=np.uint8), sig, rec,
                 t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], min(n, 1 << 16),
             )
-            K.scatter(rec, sig, boxes, np.ones(len(boxes)), math.ldexp(1.0, exp - K.TOP_PLANE), out)
+            K.scatter(rec, sig, boxes, math.ldexp(1.0, exp - K.TOP_PLANE), out)
             del rec, sig
             W.inverse_inplace(out, layout)
             out += mean
         np.clip(out, lo, hi, out=out)
-        return np.moveaxis(out, 0, 2).astype(np.float32)
+        cube = np.empty(header.shape, dtype=np.float32)  # C-contiguous (rows, cols, bands), no extra copy
+        cube[...] = np.moveaxis(out, 0, 2)
+        return cube
 
 
 def _read_params(p: dict, shape_brc):
