@@ -102,3 +102,26 @@ def test_level_choice_and_errors():
         W.forward(np.zeros((4, 4, 4)), "haar")
     with pytest.raises(InvalidParameterError):
         W.choose_levels((8, 8, 8), "packet", spectral_levels=-1)
+
+
+@pytest.mark.parametrize("kind,levels", [("packet", (3, 2)), ("dyadic", (2, 3)), ("packet", (1, 0))])
+@pytest.mark.parametrize("shape", [(19, 14, 11), (8, 1, 33), (40, 9, 6)])
+def test_numba_kernels_equal_numpy_reference(kind, levels, shape):
+    x = np.random.default_rng(4).normal(size=shape) * 300
+    layout = W.make_layout(shape, kind, *(min(l, m) for l, m in zip(levels, W.max_levels(shape, kind))))
+    fast, ref = x.copy(), x.copy()
+    W.forward_inplace(fast, layout)
+    W.forward_inplace(ref, layout, impl="numpy")
+    np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-9)
+    W.inverse_inplace(fast, layout)
+    W.inverse_inplace(ref, layout, impl="numpy")
+    np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fast, x, rtol=0, atol=1e-8)
+
+
+def test_in_place_needs_a_float64_c_array():
+    layout = W.make_layout((4, 4, 4), "packet", 1, 1)
+    with pytest.raises(InvalidParameterError):
+        W.forward_inplace(np.zeros((4, 4, 4), np.float32), layout)
+    with pytest.raises(InvalidParameterError):
+        W.forward_inplace(np.zeros((4, 4, 5)), layout)

@@ -10,7 +10,9 @@ signal gives ``ceil(n/2)`` low-pass and ``floor(n/2)`` high-pass coefficients, a
 rate is spent on boundary coefficients.  It is the transform QccPack uses.  The normalisation is
 PyWavelets' (low-pass DC gain sqrt(2), high-pass equal to ``pywt``'s ``dec_hi``), so interior
 coefficients equal ``pywt.dwt(x, "bior4.4")``'s (``tests/test_wavelet.py`` checks it) and the
-transform is close to orthonormal, which bit-plane coding wants.
+transform is close to orthonormal, which bit-plane coding wants.  The lifting runs in numba
+kernels (:mod:`._wavelet_kernels`, cache-friendly slabs, in place); the vectorised numpy lifting
+here is the readable reference they are tested against (``impl="numpy"``).
 
 Layout (in-place Mallat, the coefficient array has the input's shape):
 
@@ -35,6 +37,7 @@ import numpy as np
 import pywt
 
 from ..errors import InvalidParameterError
+from . import _wavelet_kernels as _K
 
 __all__ = [
     "KINDS", "Layout", "analysis_filters", "choose_levels", "forward", "forward_inplace", "inverse",
@@ -224,6 +227,16 @@ def _along(arr: np.ndarray, box, axis: int, fn) -> None:
             fn(view[:, :, j : j + per])
 
 
+def _level(a: np.ndarray, nb: int, nr: int, nc: int, axis: int, inverse: bool, impl: str) -> None:
+    """One lifting level along ``axis`` of the corner box ``a[:nb, :nr, :nc]``."""
+    if impl == "numba":
+        _K.lift_axis(a, nb, nr, nc, axis, inverse)
+    elif impl == "numpy":
+        _along(a, (0, nb, 0, nr, 0, nc), axis, _lift_inv0 if inverse else _lift_fwd0)
+    else:
+        raise InvalidParameterError(f"impl must be 'numba' or 'numpy'; got {impl!r}")
+
+
 # ---------------------------------------------------------------------------------------------
 # Layouts
 # ---------------------------------------------------------------------------------------------
@@ -320,25 +333,28 @@ def forward(x_brc: np.ndarray, kind: str = "packet", spectral_levels=None, spati
     return a, layout
 
 
-def forward_inplace(a: np.ndarray, layout: Layout) -> None:
-    """:func:`forward` on a C-contiguous float64 array of ``layout.shape``, overwriting it (no copy)."""
+def forward_inplace(a: np.ndarray, layout: Layout, *, impl: str = "numba") -> None:
+    """:func:`forward` on a C-contiguous float64 array of ``layout.shape``, overwriting it (no copy).
+
+    ``impl="numpy"`` runs the vectorised numpy reference instead of the numba kernels.
+    """
     _check_work_array(a, layout)
     b, r, c = a.shape
     if layout.kind == "packet":
         nb = b
         for _ in range(layout.spectral_levels):
-            _along(a, (0, nb, 0, r, 0, c), 0, _lift_fwd0)
+            _level(a, nb, r, c, 0, False, impl)
             nb = (nb + 1) // 2
         nr, nc = r, c
         for _ in range(layout.spatial_levels):
-            _along(a, (0, b, 0, nr, 0, nc), 1, _lift_fwd0)
-            _along(a, (0, b, 0, nr, 0, nc), 2, _lift_fwd0)
+            _level(a, b, nr, nc, 1, False, impl)
+            _level(a, b, nr, nc, 2, False, impl)
             nr, nc = (nr + 1) // 2, (nc + 1) // 2
     else:
         plan, _ = _dyadic_plan(a.shape, layout.spectral_levels, layout.spatial_levels)
         for (bb, rr, cc), axes in plan:
             for ax in axes:
-                _along(a, (0, bb, 0, rr, 0, cc), ax, _lift_fwd0)
+                _level(a, bb, rr, cc, ax, False, impl)
 
 
 def _check_work_array(a: np.ndarray, layout: Layout) -> None:
@@ -355,7 +371,7 @@ def inverse(coeffs: np.ndarray, layout: Layout) -> np.ndarray:
     return a
 
 
-def inverse_inplace(a: np.ndarray, layout: Layout) -> None:
+def inverse_inplace(a: np.ndarray, layout: Layout, *, impl: str = "numba") -> None:
     """:func:`inverse` on a C-contiguous float64 coefficient array, overwriting it (no copy)."""
     _check_work_array(a, layout)
     b, r, c = a.shape
@@ -364,15 +380,15 @@ def inverse_inplace(a: np.ndarray, layout: Layout) -> None:
         for _ in range(layout.spatial_levels):
             sizes.append(((sizes[-1][0] + 1) // 2, (sizes[-1][1] + 1) // 2))
         for nr, nc in reversed(sizes[:-1]):
-            _along(a, (0, b, 0, nr, 0, nc), 2, _lift_inv0)
-            _along(a, (0, b, 0, nr, 0, nc), 1, _lift_inv0)
+            _level(a, b, nr, nc, 2, True, impl)
+            _level(a, b, nr, nc, 1, True, impl)
         nbs = [b]
         for _ in range(layout.spectral_levels):
             nbs.append((nbs[-1] + 1) // 2)
         for nb in reversed(nbs[:-1]):
-            _along(a, (0, nb, 0, r, 0, c), 0, _lift_inv0)
+            _level(a, nb, r, c, 0, True, impl)
     else:
         plan, _ = _dyadic_plan(a.shape, layout.spectral_levels, layout.spatial_levels)
         for (bb, rr, cc), axes in reversed(plan):
             for ax in reversed(axes):
-                _along(a, (0, bb, 0, rr, 0, cc), ax, _lift_inv0)
+                _level(a, bb, rr, cc, ax, True, impl)

@@ -31,6 +31,7 @@ from ..errors import CorruptDataError, InvalidParameterError, InvalidRateError
 from . import _bits as B
 from . import _speck_kernels as K
 from . import _wavelet as W
+from . import _wavelet_kernels as WK
 from .base import Codec, Header, Param, budget_bytes, register
 
 _MIN_EXP, _MAX_EXP = -1100, 1100  # bounds on the stored scale exponent (float64 range)
@@ -55,10 +56,10 @@ def _round_out(v: float, up: bool) -> float:
     return r
 
 
-def band_major(cube: np.ndarray) -> np.ndarray:
-    """A fresh C-contiguous float64 ``(bands, rows, cols)`` copy of a ``(rows, cols, bands)`` cube."""
+def band_major(cube: np.ndarray, offset: float = 0.0) -> np.ndarray:
+    """A fresh C-contiguous float64 ``(bands, rows, cols)`` copy of a ``(rows, cols, bands)`` cube, minus ``offset``."""
     out = np.empty((cube.shape[2], cube.shape[0], cube.shape[1]), dtype=np.float64)
-    out[...] = np.moveaxis(cube, 2, 0)
+    WK.to_band_major(np.ascontiguousarray(cube), out, float(offset))
     return out
 
 
@@ -87,10 +88,9 @@ class Speck(Codec):
         cfg = self.config
         shape_brc = (cube.shape[2], cube.shape[0], cube.shape[1])
         layout = W.make_layout(shape_brc, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
-        a = band_major(cube)
-        lo, hi = _round_out(float(a.min()), False), _round_out(float(a.max()), True)
-        mean = float(f"{a.mean(dtype=np.float64):.6g}")  # any offset works; a short one saves header bytes
-        a -= mean
+        lo, hi = _round_out(float(cube.min()), False), _round_out(float(cube.max()), True)
+        mean = float(f"{cube.mean(dtype=np.float64):.6g}")  # any offset works; a short one saves header bytes
+        a = band_major(cube, mean)
         W.forward_inplace(a, layout)
         amax = K.max_abs(a)
         exp = None if amax == 0.0 else math.frexp(amax)[1] - 1  # floor(log2(amax))
@@ -145,7 +145,7 @@ class Speck(Codec):
         kind, sl, tl, ac, mean, lo, hi, exp = _read_params(header.params, (bands, rows, cols))
         out = np.empty((bands, rows, cols), dtype=np.float64)
         if exp is None or len(payload) == 0:
-            out.fill(mean)
+            out.fill(0.0)
         else:
             layout = W.make_layout((bands, rows, cols), kind, sl, tl)
             boxes = np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
@@ -165,10 +165,8 @@ class Speck(Codec):
             K.scatter(rec, sig, boxes, math.ldexp(1.0, exp - K.TOP_PLANE), out)
             del rec, sig
             W.inverse_inplace(out, layout)
-            out += mean
-        np.clip(out, lo, hi, out=out)
         cube = np.empty(header.shape, dtype=np.float32)  # C-contiguous (rows, cols, bands), no extra copy
-        cube[...] = np.moveaxis(out, 0, 2)
+        WK.to_cube(out, cube, mean, lo, hi)
         return cube
 
 
