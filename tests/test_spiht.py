@@ -72,7 +72,8 @@ def test_set_significance_bits_match_a_direct_computation():
     mb = np.frexp(mag)[1].astype(np.int8)
     n = mag.size
     dbits, lbits, kind = (np.empty(n, np.int8) for _ in range(3))
-    K.structure(tree.arrays, tree.order, *shape, mb, dbits, lbits, kind, True)
+    ccls = np.empty(n, np.uint8)
+    K.structure(tree.arrays, tree.order, *shape, mb, dbits, lbits, kind, ccls, True)
     zint, yint, xint, boxmap = tree.arrays[:4]
     out = np.empty(K.MAX_CHILDREN, dtype=np.int64)
 
@@ -92,6 +93,8 @@ def test_set_significance_bits_match_a_direct_computation():
         assert dbits[i] == (int(mag[desc].max()).bit_length() if desc else 0)
         assert lbits[i] == (int(mag[grand].max()).bit_length() if grand else 0)
         assert kind[i] == (0 if not kids else (2 if grand else 1))
+        z, y, x = np.unravel_index(i, shape)
+        assert ccls[i] == tree.arrays[9][boxmap[zint[z], yint[y], xint[x]]]
 
 
 # ------------------------------------------------------------------------------------------

@@ -99,23 +99,27 @@ def _children(tree, ny, nx, z, y, x, b, out):
 
 
 @njit(cache=True)
-def structure(tree, order, nz, ny, nx, mb, dbits, lbits, kind, want_bits):
+def structure(tree, order, nz, ny, nx, mb, dbits, lbits, kind, ccls, want_bits):
     """Bottom-up pass over the tree (boxes in ``order``: deepest first).
 
     ``kind[i]``: 0 = no children, 1 = children but no grandchildren, 2 = grandchildren.
     With ``want_bits`` also ``dbits[i]`` = bit length of the largest magnitude among the
     descendants of ``i`` and ``lbits[i]`` = the same over the grandchildren and below, from
     ``mb`` (bit length of each magnitude): a set is significant at plane n iff bits > n.
+    ``ccls[i]`` receives the context class of the coefficient's subband.
     """
     blo = tree[4]
     bhi = tree[5]
+    bcls = tree[9]
     out = np.empty(MAX_CHILDREN, dtype=np.int64)
     for oi in range(order.shape[0]):
         b = order[oi]
+        cb = bcls[b]
         for z in range(blo[b, 0], bhi[b, 0]):
             for y in range(blo[b, 1], bhi[b, 1]):
                 for x in range(blo[b, 2], bhi[b, 2]):
                     i = (z * ny + y) * nx + x
+                    ccls[i] = cb
                     cnt = _children(tree, ny, nx, z, y, x, b, out)
                     if cnt == 0:
                         kind[i] = 0
@@ -189,31 +193,49 @@ def _bypass(mode, s, buf, bit):
 
 
 @njit(cache=True, inline="always")
-def _nb(lp, nz, ny, nx, z, y, x, i):
-    """Context state from the significance of the six face neighbours: 0, 1 or 2+."""
+def _nb(lp, nn, sy, sz, i):
+    """Context state from the significance of the six neighbours in the flat array: 0, 1 or 2+.
+
+    Neighbours are taken by flat offset (+-1, +-cols, +-rows*cols) and only bounded by the
+    array, so a row's last voxel sees the next row's first: harmless for a context, and
+    encoder and decoder see the same.
+    """
     c = 0
-    if x > 0 and lp[i - 1] >= 0:
+    if i >= 1 and lp[i - 1] >= 0:
         c += 1
-    if x + 1 < nx and lp[i + 1] >= 0:
+    if i + 1 < nn and lp[i + 1] >= 0:
         c += 1
-    if y > 0 and lp[i - nx] >= 0:
+    if i >= sy and lp[i - sy] >= 0:
         c += 1
-    if y + 1 < ny and lp[i + nx] >= 0:
+    if i + sy < nn and lp[i + sy] >= 0:
         c += 1
-    if z > 0 and lp[i - nx * ny] >= 0:
+    if i >= sz and lp[i - sz] >= 0:
         c += 1
-    if z + 1 < nz and lp[i + nx * ny] >= 0:
+    if i + sz < nn and lp[i + sz] >= 0:
         c += 1
     return min(c, 2)
 
 
 @njit(cache=True, inline="always")
 def _bitlen(v):
+    """Bit length of a non-negative integer below 2^32 (binary search)."""
     n = 0
-    while v > 0:
+    if v >= 65536:
+        v >>= 16
+        n += 16
+    if v >= 256:
+        v >>= 8
+        n += 8
+    if v >= 16:
+        v >>= 4
+        n += 4
+    if v >= 4:
+        v >>= 2
+        n += 2
+    if v >= 2:
         v >>= 1
         n += 1
-    return n
+    return n + v
 
 
 # ------------------------------------------------------------------------------------------
@@ -222,7 +244,7 @@ def _bitlen(v):
 
 
 @njit(cache=True)
-def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, top, limit, s, buf, models, ncls, stats):
+def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls, top, limit, s, buf, models, ncls, stats):
     """Code bit planes ``top .. 0`` with SPIHT until done or out of room; return True if cut.
 
     Encoding (``mode`` 0/2): ``mag`` holds the integer magnitudes, ``neg`` the signs,
@@ -236,10 +258,11 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, top,
     need_ss = 3 if ac else 2  # significance + sign
     need_1 = 2 if ac else 1
     need_sign = 1
-    bcls = tree[9]
     blo = tree[4]
     bhi = tree[5]
     nn = nz * ny * nx
+    sy = nx
+    sz = nx * ny
     base_lip = 0
     base_child = ncls * N_NB
     base_d = 2 * ncls * N_NB
@@ -279,13 +302,10 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, top,
             i = lip[r]
             if not _room(mode, s, limit, need_ss):
                 return True
-            x = i % nx
-            t = i // nx
-            y = t % ny
-            z = t // ny
-            c = base_lip + bcls[_box(tree, z, y, x)] * N_NB + _nb(lp, nz, ny, nx, z, y, x, i)
+            c = base_lip + ccls[i] * N_NB + _nb(lp, nn, sy, sz, i)
             bit = _code(mode, s, buf, models, c, (mag[i] >> n) & 1)
             stats[0] += 1
+            stats[8] += bit
             if bit:
                 stats[5] += 1
                 sg = _bypass(mode, s, buf, neg[i])
@@ -307,32 +327,28 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, top,
             i = lis[r]
             typ = lis_t[r]
             r += 1
-            x = i % nx
-            t = i // nx
-            y = t % ny
-            z = t // ny
-            bx = _box(tree, z, y, x)
-            cl = bcls[bx]
+            cl = ccls[i]
             if not _room(mode, s, limit, need_1):
                 return True
             if typ == 0:  # type A: all descendants D(i)
                 sig_self = 1 if lp[i] >= 0 else 0
-                c = base_d + (cl * 2 + sig_self) * N_NB + _nb(lp, nz, ny, nx, z, y, x, i)
+                c = base_d + (cl * 2 + sig_self) * N_NB + _nb(lp, nn, sy, sz, i)
                 bit = _code(mode, s, buf, models, c, 0 if decoding else (1 if dbits[i] > n else 0))
                 stats[2] += 1
+                stats[10] += bit
                 if bit == 0:
                     lis[w] = i
                     lis_t[w] = 0
                     w += 1
                     continue
-                cnt = _children(tree, ny, nx, z, y, x, bx, out)
+                x = i % nx
+                t = i // nx
+                y = t % ny
+                z = t // ny
+                cnt = _children(tree, ny, nx, z, y, x, _box(tree, z, y, x), out)
                 found = 0
                 for j in range(cnt):
                     k = out[j]
-                    kx = k % nx
-                    kt = k // nx
-                    ky = kt % ny
-                    kz = kt // ny
                     if kind[i] == 1 and j == cnt - 1 and found == 0:
                         # D(i) = O(i) is significant and no other child was: this one is
                         if not _room(mode, s, limit, need_sign):
@@ -341,10 +357,10 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, top,
                     else:
                         if not _room(mode, s, limit, need_ss):
                             return True
-                        kcl = bcls[_box(tree, kz, ky, kx)]
-                        c = base_child + kcl * N_NB + _nb(lp, nz, ny, nx, kz, ky, kx, k)
+                        c = base_child + ccls[k] * N_NB + _nb(lp, nn, sy, sz, k)
                         kb = _code(mode, s, buf, models, c, (mag[k] >> n) & 1)
                         stats[1] += 1
+                        stats[9] += kb
                     if kb:
                         sg = _bypass(mode, s, buf, neg[k])
                         stats[5] += 1
@@ -367,12 +383,17 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, top,
                 c = base_l + cl * 2 + sig_self
                 bit = _code(mode, s, buf, models, c, 0 if decoding else (1 if lbits[i] > n else 0))
                 stats[3] += 1
+                stats[11] += bit
                 if bit == 0:
                     lis[w] = i
                     lis_t[w] = 1
                     w += 1
                     continue
-                cnt = _children(tree, ny, nx, z, y, x, bx, out)
+                x = i % nx
+                t = i // nx
+                y = t % ny
+                z = t // ny
+                cnt = _children(tree, ny, nx, z, y, x, _box(tree, z, y, x), out)
                 for j in range(cnt):
                     k = out[j]
                     if kind[k] > 0:
@@ -385,18 +406,26 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, top,
             i = lsp[r]
             if not _room(mode, s, limit, need_1):
                 return True
-            x = i % nx
-            t = i // nx
-            y = t % ny
-            z = t // ny
-            first = 1 if _bitlen(mag[i]) == n + 2 else 0
-            c = base_r + bcls[_box(tree, z, y, x)] * 2 + first
+            first = 1 if (mag[i] >> (n + 1)) == 1 else 0  # significant at the previous plane
+            c = base_r + ccls[i] * 2 + first
             bit = _code(mode, s, buf, models, c, (mag[i] >> n) & 1)
             stats[4] += 1
+            stats[12] += bit
             if decoding:
                 mag[i] |= bit << n
                 lp[i] = n
     return False
+
+
+@njit(cache=True)
+def quantise(coef, scale, mag, neg, mb):
+    """``mag = floor(|coef| * scale)`` (int32), the signs and the magnitudes' bit lengths, in one pass."""
+    for i in range(coef.shape[0]):
+        c = coef[i]
+        neg[i] = 1 if c < 0 else 0
+        m = np.int64(abs(c) * scale)
+        mag[i] = m
+        mb[i] = _bitlen(m)
 
 
 @njit(cache=True)

@@ -48,6 +48,7 @@ from . import _spiht_kernels as K
 from . import _wavelet
 from .base import Codec, Header, Param, budget_bytes, register, unpack
 
+VARIANT = 'nested'
 _MAG_BITS = 30  # magnitudes are scaled below 2^30: int32 with room for the reconstruction
 _MAX_SCALE_EXP = 1100  # float64 spans 2^-1074 .. 2^1024: any larger exponent is corrupt
 
@@ -122,6 +123,8 @@ def _finish(shape, boxes, edges, root, cls, tabs, boxmap) -> Tree:
         raise AssertionError("spiht tree: unreachable subband")
     order = np.array(sorted(range(nb), key=lambda b: -depth[b]), dtype=np.int64)
     bcls = np.asarray(cls, dtype=np.int64)
+    if bcls.max() > 255:  # the kernels keep one uint8 class per coefficient
+        raise InvalidParameterError(f"too many wavelet levels for spiht's context classes ({bcls.max() + 1} > 256)")
     arrays = (
         tabs[0],
         tabs[1],
@@ -167,7 +170,29 @@ def packet_tree(shape_brc, spectral_levels: int, spatial_levels: int) -> Tree:
         for sid, ((y0, y1), (x0, x1), t) in enumerate(sp):
             boxes.append((z0, z1, y0, y1, x0, x1))
             cls.append(tz * (S + 1) + t)
-    for tz in range(L + 1):
+    if VARIANT == "aligned":
+        def sp_parent(sid):
+            t, o = (sid - 1) // 3 + 1, (sid - 1) % 3
+            return 0 if t == 1 else 1 + 3 * (t - 2) + o
+        for tz in range(L + 1):
+            for sid in range(ns):
+                if tz == 0 and sid == 0:
+                    continue
+                lz = L + 1 - tz if tz > 0 else L + 1
+                ls = S + 1 - ((sid - 1) // 3 + 1) if sid > 0 else S + 1
+                if tz == 0:
+                    par = (0, sp_parent(sid))
+                elif sid == 0:
+                    par = (tz - 1, 0)
+                elif lz < ls:
+                    par = (tz - 1, sid)
+                elif ls < lz:
+                    par = (tz, sp_parent(sid))
+                else:
+                    par = (tz - 1, sp_parent(sid))
+                edges.append((par[0] * ns + par[1], tz * ns + sid))
+    else:
+      for tz in range(L + 1):
         zc = tz + 1 if tz < L else None
         for sid in range(ns):
             b = tz * ns + sid
@@ -307,22 +332,31 @@ class SPIHT(Codec):
     # -- encoding ------------------------------------------------------------------------------
     def _encode(self, cube: np.ndarray, bpppb: float) -> bytes:
         cfg = self.config
-        x = np.transpose(cube, (2, 0, 1)).astype(np.float64)
+        shape = (cube.shape[2], cube.shape[0], cube.shape[1])
+        layout = _wavelet.make_layout(shape, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
+        a = np.empty(shape, dtype=np.float64)  # band-major work array, transformed in place
+        a[...] = np.moveaxis(cube, 2, 0)
         # the mean goes to the header (the DC would otherwise spend the top bit planes), and the
         # decoder clips to the cube's range: both cost a few header bytes and help at low rates
-        mean, lo, hi = _offset_and_range(x)
-        x -= mean
-        coeffs, layout = _wavelet.forward(x, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
-        del x
-        flat = coeffs.reshape(-1)
-        top_abs = float(np.max(np.abs(flat))) if flat.size else 0.0
+        mean, lo, hi = _offset_and_range(a)
+        a -= mean
+        _wavelet.forward_inplace(a, layout)
+        flat = a.reshape(-1)
+        top_abs = max(float(flat.max()), -float(flat.min()))
+        nn = flat.size
+        mag = np.empty(nn, dtype=np.int32)
+        neg = np.empty(nn, dtype=np.uint8)
+        mb = np.empty(nn, dtype=np.int8)  # bit length of each magnitude
         if top_abs > 0.0:
-            scale_exp = _MAG_BITS - math.frexp(top_abs)[1]
-            mag = np.ldexp(np.abs(flat), scale_exp).astype(np.int32)  # floor: |c| * 2^e < 2^30
-            top = int(mag.max()).bit_length() - 1
+            scale_exp = _MAG_BITS - math.frexp(top_abs)[1]  # |c| * 2^e < 2^30
+            K.quantise(flat, math.ldexp(1.0, scale_exp), mag, neg, mb)
+            top = int(mb.max()) - 1
         else:
             scale_exp, top = 0, -1
-            mag = np.zeros(flat.size, dtype=np.int32)
+            mag.fill(0)
+            neg.fill(0)
+            mb.fill(0)
+        del a, flat
         # short keys: the header counts toward the rate (describe_stream spells them out)
         params = {
             "k": layout.kind,
@@ -339,24 +373,23 @@ class SPIHT(Codec):
             raise InvalidRateError(
                 f"{bpppb:g} bpppb ({budget} bytes) cannot hold even the {budget - limit}-byte spiht header"
             )
-        tree = build_tree(coeffs.shape, layout.kind, layout.spectral_levels, layout.spatial_levels)
-        nz, ny, nx = coeffs.shape
-        mb = np.frexp(mag)[1].astype(np.int8)  # bit length of each magnitude
-        dbits = np.empty(flat.size, dtype=np.int8)
-        lbits = np.empty(flat.size, dtype=np.int8)
-        kind = np.empty(flat.size, dtype=np.int8)
-        K.structure(tree.arrays, tree.order, nz, ny, nx, mb, dbits, lbits, kind, True)
+        tree = build_tree(shape, layout.kind, layout.spectral_levels, layout.spatial_levels)
+        nz, ny, nx = shape
+        dbits = np.empty(nn, dtype=np.int8)
+        lbits = np.empty(nn, dtype=np.int8)
+        kind = np.empty(nn, dtype=np.int8)
+        ccls = np.empty(nn, dtype=np.uint8)
+        K.structure(tree.arrays, tree.order, nz, ny, nx, mb, dbits, lbits, kind, ccls, True)
         del mb
-        neg = (flat < 0).astype(np.uint8)
-        lp = np.full(flat.size, -1, dtype=np.int8)
+        lp = np.full(nn, -1, dtype=np.int8)
         buf = np.zeros(limit + 16, dtype=np.uint8)
         models = _bits.new_models(K.CTX_PER_CLASS * tree.ncls)
-        stats = np.zeros(8, dtype=np.int64)
+        stats = np.zeros(16, dtype=np.int64)
         if cfg["ac"]:
             mode, state = K.MODE_ENC_AC, _bits.enc_new()
         else:
             mode, state = K.MODE_ENC_RAW, _bits.bw_new()
-        cut = K.run(mode, tree.arrays, nz, ny, nx, tree.root, mag, neg, lp, dbits, lbits, kind, top, limit,
+        cut = K.run(mode, tree.arrays, nz, ny, nx, tree.root, mag, neg, lp, dbits, lbits, kind, ccls, top, limit,
                     state, buf, models, tree.ncls, stats)
         n = _bits.enc_finish(state, buf) if cfg["ac"] else _bits.bw_finish(state, buf)
         if n < 0 or n > limit:  # nothing fitted (a budget smaller than the coder's flush)
@@ -371,6 +404,7 @@ class SPIHT(Codec):
             "bit_planes": top + 1,
             "truncated": bool(cut),
             "decisions": dict(zip(("lip", "child", "set_d", "set_l", "refine", "sign"), map(int, stats[:6]))),
+            "ones": dict(zip(("lip", "child", "set_d", "set_l", "refine"), map(int, stats[8:13]))),
         }
         return self._pack(cube, params, payload)
 
@@ -396,7 +430,8 @@ class SPIHT(Codec):
         nn = bands * rows * cols
         kinds = np.empty(nn, dtype=np.int8)
         dummy = np.zeros(1, dtype=np.int8)
-        K.structure(tree.arrays, tree.order, bands, rows, cols, dummy, dummy, dummy, kinds, False)
+        ccls = np.empty(nn, dtype=np.uint8)
+        K.structure(tree.arrays, tree.order, bands, rows, cols, dummy, dummy, dummy, kinds, ccls, False)
         mag = np.zeros(nn, dtype=np.int32)
         neg = np.zeros(nn, dtype=np.uint8)
         lp = np.full(nn, -1, dtype=np.int8)
@@ -406,11 +441,13 @@ class SPIHT(Codec):
             mode, state = K.MODE_DEC_AC, _bits.dec_new(data)
         else:
             mode, state = K.MODE_DEC_RAW, _bits.br_new()
-        K.run(mode, tree.arrays, bands, rows, cols, tree.root, mag, neg, lp, dummy, dummy, kinds, top, len(data),
-              state, data, models, tree.ncls, np.zeros(8, dtype=np.int64))
+        K.run(mode, tree.arrays, bands, rows, cols, tree.root, mag, neg, lp, dummy, dummy, kinds, ccls, top, len(data),
+              state, data, models, tree.ncls, np.zeros(16, dtype=np.int64))
         flat = np.empty(nn, dtype=np.float64)
         K.reconstruct(mag, neg, lp, math.ldexp(1.0, -e), flat)
-        x = _wavelet.inverse(flat.reshape(shape), layout)
+        del mag, neg, lp, kinds, ccls
+        x = flat.reshape(shape)
+        _wavelet.inverse_inplace(x, layout)
         x += mean
         np.clip(x, lo, hi, out=x)
-        return np.transpose(x, (1, 2, 0))
+        return np.moveaxis(x, 0, 2)
