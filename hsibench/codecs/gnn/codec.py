@@ -130,8 +130,8 @@ class GNNCodec(Codec):
         b = cfg["blocks"]
         if b is not None and b > top:
             raise InvalidCubeError(
-                f"gnn[blocks={b}] needs {what} at least 2^{b} = {1 << b} pixels in rows and columns; "
-                f"got {geo.out_h}x{geo.out_w} (use blocks <= {top})"
+                f"gnn[blocks={b}] needs {what} at least 2^{b} = {1 << b} pixels in rows and columns "
+                f"(and more than 2^{b} in one of them); got {geo.out_h}x{geo.out_w} (use blocks <= {top})"
             )
         return geo, grid
 

@@ -76,9 +76,15 @@ def base_size(geo: Geometry, blocks: int) -> tuple[int, int]:
 
 
 def max_blocks(geo: Geometry) -> int:
-    """Most blocks such that 2^blocks <= the smaller spatial side."""
+    """Most blocks such that 2^blocks <= the smaller side and the FC map has >= 2 pixels.
+
+    (BatchNorm over a single value per channel, a 1x1 map of one image, is undefined.)
+    """
     b = 0
     while b < MAX_BLOCKS and (1 << (b + 1)) <= min(geo.out_h, geo.out_w):
+        h0, w0 = base_size(geo, b + 1)
+        if h0 * w0 < 2:
+            break
         b += 1
     return b
 

@@ -165,9 +165,11 @@ class Trainer:
         opt = opt or torch.optim.Adam(params, lr=lr)
         use_amp = amp and self.amp_dtype is not None
         scaler = None
-        if use_amp and self.amp_dtype == torch.float16:
-            scaler_cls = getattr(torch.amp, "GradScaler", None) or torch.cuda.amp.GradScaler
-            scaler = scaler_cls("cuda") if scaler_cls is getattr(torch.amp, "GradScaler", None) else scaler_cls()
+        if use_amp and self.amp_dtype == torch.float16:  # GPUs without bfloat16: loss scaling
+            if hasattr(torch.amp, "GradScaler"):
+                scaler = torch.amp.GradScaler("cuda")
+            else:  # torch < 2.3
+                scaler = torch.cuda.amp.GradScaler()
         start = time.perf_counter()
         done = 0
         for _ in range(epochs):
@@ -221,9 +223,10 @@ class Trainer:
             self.t0 = time.perf_counter()
             budget = cfg.time_budget_s
             share = (lambda e: None) if budget is None else (lambda e: budget * e / self.total)
-            with torch.random.fork_rng(devices=[self.device] if self.cuda else []):
+            with torch.random.fork_rng(devices=[]):  # initialise on the CPU: same weights on every device
                 torch.manual_seed(cfg.seed)
-                model = Generator(geo, st).to(self.device)
+                model = Generator(geo, st)
+            model = model.to(self.device)
             model.train()
             opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
             runs = {"main": self._phase("train", model, [], self.e_main, cfg.lr, share(self.e_main), amp=True, opt=opt)}

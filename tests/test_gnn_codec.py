@@ -1,0 +1,167 @@
+"""The gnn codec end to end on tiny cubes: keys, tiles, pruning, folding, decoder PSNR, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hsibench import codecs  # noqa: E402
+from hsibench.codecs.gnn import DeviceMemoryError  # noqa: E402
+from hsibench.codecs.gnn.structure import Geometry, Structure, pruned_count  # noqa: E402
+from hsibench.errors import (  # noqa: E402
+    CorruptDataError,
+    InvalidCubeError,
+    InvalidParameterError,
+    InvalidRateError,
+    KeyRequiredError,
+)
+
+from .conftest import make_cube  # noqa: E402
+
+FAST = "epochs=150,progress=false"
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    r = float(a.max()) - float(a.min())
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * math.log10(r * r / mse)
+
+
+@pytest.fixture(scope="module")
+def cube():
+    return make_cube(32, 32, 12, seed=3)
+
+
+def test_decoder_reproduces_recorded_psnr_and_info_is_json(cube):
+    import json
+
+    codec = codecs.get(f"gnn[{FAST},log_every=10]")
+    data = codec.encode(cube, bpppb=4.0)
+    info = codec.info
+    json.dumps(info)  # the runner records it
+    fresh = codecs.get("gnn")
+    assert abs(_psnr(cube, fresh.decode(data)) - info["psnr_decoded"]) < 0.05
+    assert info["device"] == "cpu" and info["epochs"] == 150 and sum(info["epochs_run"].values()) == 150
+    assert info["curve"][-1][0] == 150 and len(info["curve"][0]) == 4
+    assert info["bpppb"] == 8 * len(data) / cube.size <= 4.0
+    assert set(info["searched"]) == {"blocks", "channels", "prune", "weights"}
+    assert codec.describe_stream(data)["blocks"] == info["structure"]["blocks"]
+
+
+def test_batchnorm_folding_is_exact_for_one_image():
+    from hsibench.codecs.gnn.model import Generator, deployed_forward, fold_batchnorm
+
+    geo, st = Geometry(20, 24, 5), Structure(3, 6, 0.0, "float32")
+    torch.manual_seed(0)
+    model = Generator(geo, st)
+    with torch.no_grad():  # make BN non-trivial
+        for bn in model.bns:
+            bn.weight.uniform_(0.5, 2)
+            bn.bias.uniform_(-0.5, 0.5)
+    z = torch.randn(1, geo.latent)
+    model.train()
+    with torch.no_grad():
+        ref = model(z)
+    out = deployed_forward(fold_batchnorm(model, z), z, geo, st)
+    assert out.shape == (1, 5, 20, 24)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_keyed_stream_needs_the_right_key(cube):
+    codec = codecs.get(f"gnn[{FAST},key=987654321,blocks=3,weights=int8]")
+    assert codec.config["keyed"] and codec.secrets() == {"key": 987654321}
+    data = codec.encode(cube, bpppb=6.0)
+    assert b"987654321" not in data and "seed" not in codec.describe_stream(data)
+    with pytest.raises(KeyRequiredError):
+        codecs.get("gnn").decode(data)
+    right = _psnr(cube, codecs.get("gnn").decode(data, key=987654321))
+    wrong = _psnr(cube, codecs.get("gnn").decode(data, key=987654322))
+    assert right - wrong >= 15, (right, wrong)
+    with pytest.raises(InvalidParameterError):
+        codecs.get("gnn[keyed=true]")
+
+
+def test_pruning_removes_the_requested_fraction(cube):
+    from hsibench.codecs.gnn import storage
+    from hsibench.codecs.gnn.structure import layout
+
+    codec = codecs.get(f"gnn[{FAST},blocks=3,channels=4,prune=0.6,weights=float32]")
+    data = codec.encode(cube, bpppb=12.0)
+    header, payload = codecs.base.unpack(data)
+    geo = Geometry(32, 32, 12)
+    st = Structure(3, 4, 0.6, "float32")
+    fc = storage.decode(payload, layout(geo, st), "float32")[0]
+    assert int((fc == 0).sum()) == pruned_count(fc.size, 0.6)
+    assert codec.info["epochs_run"]["prune"] > 0
+
+
+def test_tiles_reassemble_without_seams():
+    cube = make_cube(64, 64, 8, seed=5)
+    codec = codecs.get("gnn[epochs=300,progress=false,tile=32,overlap=8,tile_batch=4,blocks=3,channels=12,weights=float16]")
+    data = codec.encode(cube, bpppb=16.0)
+    assert codec.info["tiles"] == 9  # 3 x 3 overlapping 32-pixel tiles cover 64 x 64
+    out = codecs.get("gnn").decode(data)
+    assert out.shape == cube.shape
+    assert abs(_psnr(cube, out) - codec.info["psnr_decoded"]) < 0.05
+    assert codec.info["psnr_decoded"] > 30
+    # seams: the jump across a tile border is no larger than the jumps elsewhere in the image
+    err = np.abs(np.diff(out.astype(np.float64) - cube, axis=0)).mean(axis=(1, 2))
+    assert err.max() < 4 * np.median(err)
+
+
+def test_cube_too_small_for_blocks(cube):
+    with pytest.raises(InvalidCubeError, match="blocks"):
+        codecs.get(f"gnn[{FAST},blocks=6]").encode(cube, bpppb=8.0)
+    with pytest.raises(InvalidCubeError):
+        codecs.get(FAST.join(["gnn[", "]"])).encode(cube[:1], bpppb=8.0)
+
+
+def test_rate_too_low_says_the_smallest_rate(cube):
+    with pytest.raises(InvalidRateError, match=r"at least|needs about") as err:
+        codecs.get(f"gnn[{FAST}]").encode(cube, bpppb=0.05)
+    smallest = float(str(err.value).split("needs about ")[1].split(" bpppb")[0])
+    data = codecs.get("gnn[epochs=5,progress=false]").encode(cube, bpppb=smallest * 1.1)
+    assert 8 * len(data) / cube.size <= smallest * 1.1
+
+
+def test_corrupted_bytes_and_bad_secrets(cube):
+    codec = codecs.get("gnn[epochs=5,progress=false]")
+    data = codec.encode(cube, bpppb=4.0)
+    with pytest.raises(CorruptDataError):
+        codec.decode(data[:-1])
+    bad = bytearray(data)
+    bad[-10] ^= 1
+    with pytest.raises(CorruptDataError):
+        codec.decode(bytes(bad))
+    with pytest.raises(InvalidParameterError):
+        codec.decode(data, password=1)
+
+
+def test_device_out_of_memory_message(cube, monkeypatch):
+    from hsibench.codecs.gnn import train
+
+    def boom(self, *a, **k):
+        raise train.oom_types()[0]("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(train.Trainer, "run", boom)
+    with pytest.raises(DeviceMemoryError, match="lower channels.*tile="):
+        codecs.get(FAST.join(["gnn[", "]"])).encode(cube, bpppb=4.0)
+
+
+def test_cuda_request_without_cuda_is_a_clear_error(cube):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(InvalidParameterError, match="CUDA"):
+        codecs.get(f"gnn[{FAST},device=cuda]").encode(cube, bpppb=4.0)
+
+
+def test_import_without_torch_is_lazy():
+    import subprocess
+    import sys
+
+    code = "import sys, hsibench.codecs as c; assert 'gnn' in c.names(); assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
