@@ -23,7 +23,8 @@ Trees (built here, walked by the numba kernels in :mod:`._spiht_kernels`):
   one or two spectral children, every other coefficient its 2x2 spatial children.  On the four
   shared real cubes this measured as good as or better than the "product" tree (spectral
   children crossed with spatial children, 2x2x2) with arithmetic coding (up to +0.3 dB) and
-  1-4 dB better without; a tree descending spectrally first was worse than both.
+  1-4 dB better without; a tree descending spectrally first, and a product tree whose
+  spectral and spatial levels are aligned at the finest end, were worse.
 
 Sizes need not be powers of two: child positions are clipped to their subband and the last
 coefficient of a subband adopts the extra positions of an odd-sized child subband.
@@ -48,7 +49,6 @@ from . import _spiht_kernels as K
 from . import _wavelet
 from .base import Codec, Header, Param, budget_bytes, register, unpack
 
-VARIANT = 'nested'
 _MAG_BITS = 30  # magnitudes are scaled below 2^30: int32 with room for the reconstruction
 _MAX_SCALE_EXP = 1100  # float64 spans 2^-1074 .. 2^1024: any larger exponent is corrupt
 
@@ -141,7 +141,8 @@ def _finish(shape, boxes, edges, root, cls, tabs, boxmap) -> Tree:
 
 
 def packet_tree(shape_brc, spectral_levels: int, spatial_levels: int) -> Tree:
-    """The wavelet-packet tree: a spectral 1-D tree crossed with a spatial 2-D tree."""
+    """The wavelet-packet tree: a 2-D spatial tree in every spectral subband, their LL
+    coefficients linked by the 1-D spectral tree (see the module docstring)."""
     nz, ny, nx = shape_brc
     L, S = spectral_levels, spatial_levels
     ziv, ztab = _axis(nz, L)
@@ -151,11 +152,9 @@ def packet_tree(shape_brc, spectral_levels: int, spatial_levels: int) -> Tree:
     ns = 1 + 3 * S
     sp = [(yiv[0], xiv[0], 0)]
     for t in range(1, S + 1):
-        k = S + 1 - t  # level
-        ylo, yhi = (0, yiv[t][0]), yiv[t]
+        ylo, yhi = (0, yiv[t][0]), yiv[t]  # low / high part of the level S + 1 - t split
         xlo, xhi = (0, xiv[t][0]), xiv[t]
         sp += [(yhi, xlo, t), (ylo, xhi, t), (yhi, xhi, t)]
-        assert ylo[1] == yiv[t][0] and k >= 1
     sp_children = [[1, 2, 3] if S > 0 else []] + [
         [1 + 3 * t + o] if t < S else [] for t in range(1, S + 1) for o in range(3)
     ]
@@ -170,29 +169,7 @@ def packet_tree(shape_brc, spectral_levels: int, spatial_levels: int) -> Tree:
         for sid, ((y0, y1), (x0, x1), t) in enumerate(sp):
             boxes.append((z0, z1, y0, y1, x0, x1))
             cls.append(tz * (S + 1) + t)
-    if VARIANT == "aligned":
-        def sp_parent(sid):
-            t, o = (sid - 1) // 3 + 1, (sid - 1) % 3
-            return 0 if t == 1 else 1 + 3 * (t - 2) + o
-        for tz in range(L + 1):
-            for sid in range(ns):
-                if tz == 0 and sid == 0:
-                    continue
-                lz = L + 1 - tz if tz > 0 else L + 1
-                ls = S + 1 - ((sid - 1) // 3 + 1) if sid > 0 else S + 1
-                if tz == 0:
-                    par = (0, sp_parent(sid))
-                elif sid == 0:
-                    par = (tz - 1, 0)
-                elif lz < ls:
-                    par = (tz - 1, sid)
-                elif ls < lz:
-                    par = (tz, sp_parent(sid))
-                else:
-                    par = (tz - 1, sp_parent(sid))
-                edges.append((par[0] * ns + par[1], tz * ns + sid))
-    else:
-      for tz in range(L + 1):
+    for tz in range(L + 1):
         zc = tz + 1 if tz < L else None
         for sid in range(ns):
             b = tz * ns + sid
