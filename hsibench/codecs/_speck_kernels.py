@@ -25,7 +25,8 @@ without a bit.  Then a *refinement pass* sends bit ``n`` of every coefficient th
 significant before this plane.
 
 Contexts (adaptive binary models of :mod:`._bits`): coefficient significance by
-(lowest subband?, fresh from a split?, significant spatial neighbours 0/1/2+, spectral 0/1/2);
+(lowest subband?, fresh from a split?, significant spatial 4-neighbours 0/1/2+, spectral
+neighbours 0/1/2, any significant diagonal neighbour in the band plane);
 set significance by (lowest subband?, level, from-LIS / fresh / fresh-after-a-significant-
 sibling); sign by the signs of the causal neighbours along x, y and z; refinement by how many
 planes the coefficient has been significant (1, 2, more).
@@ -49,7 +50,7 @@ MASK = (1 << SHIFT) - 1
 MAX_LEVEL_CTX = 15
 
 # context model layout
-N_VOX = 2 * 2 * 9
+N_VOX = 2 * 2 * 9 * 2
 CTX_SET = N_VOX
 N_SET = 2 * (MAX_LEVEL_CTX + 1) * 3
 CTX_SIGN = CTX_SET + N_SET
@@ -274,8 +275,19 @@ def _vox_ctx(sig, v, s, z, y, x, dz, dy, dx, fresh):
         sz += 1
     if sp > 2:
         sp = 2
+    dg = 0
+    if y > 0:
+        if x > 0 and sig[v - dx - 1] != 0:
+            dg = 1
+        elif x + 1 < dx and sig[v - dx + 1] != 0:
+            dg = 1
+    if dg == 0 and y + 1 < dy:
+        if x > 0 and sig[v + dx - 1] != 0:
+            dg = 1
+        elif x + 1 < dx and sig[v + dx + 1] != 0:
+            dg = 1
     dc = 1 if s == 0 else 0
-    return ((dc * 2 + fresh) * 3 + sp) * 3 + sz
+    return (((dc * 2 + fresh) * 3 + sp) * 3 + sz) * 2 + dg
 
 
 @njit(cache=True)
