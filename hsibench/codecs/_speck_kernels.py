@@ -142,14 +142,17 @@ def _msb(v):
 
 
 @njit(cache=True)
-def quantise(a, boxes, scale, q, sgn, msb):
-    """Fill subband-major ``q = floor(|a| scale)`` (int32), sign (1 = negative) and msb (-1 for 0)."""
+def quantise(a, boxes, scale1, scale2, q, sgn, msb):
+    """Fill subband-major ``q = floor(|a| scale1 scale2)`` (int32), sign (1 = negative), msb (-1 for 0).
+
+    The scale comes in two powers of two so that it can exceed the float64 range (tiny data).
+    """
     p = 0
     for s in range(boxes.shape[0]):
         for z in range(boxes[s, 0], boxes[s, 1]):
             for y in range(boxes[s, 2], boxes[s, 3]):
                 for x in range(boxes[s, 4], boxes[s, 5]):
-                    v = a[z, y, x] * scale
+                    v = (a[z, y, x] * scale1) * scale2
                     neg = v < 0
                     if neg:
                         v = -v
@@ -163,10 +166,10 @@ def quantise(a, boxes, scale, q, sgn, msb):
 
 
 @njit(cache=True)
-def scatter(rec, sig, boxes, step, out):
+def scatter(rec, sig, boxes, step1, step2, out):
     """Write decoded magnitudes ``rec`` (half steps; signs in ``sig``) back into the 3-D coefficient array."""
     p = 0
-    f = 0.5 * step
+    f = 0.5 * step1
     for s in range(boxes.shape[0]):
         for z in range(boxes[s, 0], boxes[s, 1]):
             for y in range(boxes[s, 2], boxes[s, 3]):
@@ -175,9 +178,9 @@ def scatter(rec, sig, boxes, step, out):
                     if st == 0:
                         out[z, y, x] = 0.0
                     elif st == 1:
-                        out[z, y, x] = rec[p] * f
+                        out[z, y, x] = (rec[p] * f) * step2
                     else:
-                        out[z, y, x] = -(rec[p] * f)  # (negating the uint32 first would wrap)
+                        out[z, y, x] = -((rec[p] * f) * step2)  # (negating the uint32 first would wrap)
                     p += 1
 
 

@@ -45,6 +45,12 @@ def _as_number(v):
     return f
 
 
+def _split_pow2(e: int) -> tuple[float, float]:
+    """2**e as two float64 factors, so that e may lie outside the float64 exponent range."""
+    h = e // 2
+    return math.ldexp(1.0, h), math.ldexp(1.0, e - h)
+
+
 def _round_out(v: float, up: bool) -> float:
     """``v`` rounded to 6 significant digits away from the data (a short, safe clipping bound)."""
     if v == 0.0 or not math.isfinite(v):
@@ -114,7 +120,7 @@ class Speck(Codec):
         sgn = np.empty(n, dtype=np.uint8)
         msb = np.empty(n, dtype=np.int8)
         boxes = np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
-        K.quantise(a, boxes, math.ldexp(1.0, K.TOP_PLANE - exp), q, sgn, msb)
+        K.quantise(a, boxes, *_split_pow2(K.TOP_PLANE - exp), q, sgn, msb)
         del a  # the float coefficients are no longer needed: free them before coding
         payload = self._code(q, sgn, msb, layout, limit, cfg["ac"])
         return self._pack(cube, params, payload)
@@ -162,7 +168,7 @@ class Speck(Codec):
                 np.zeros(1, dtype=np.uint8), sig, rec,
                 t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], min(n, 1 << 16),
             )
-            K.scatter(rec, sig, boxes, math.ldexp(1.0, exp - K.TOP_PLANE), out)
+            K.scatter(rec, sig, boxes, *_split_pow2(exp - K.TOP_PLANE), out)
             del rec, sig
             W.inverse_inplace(out, layout)
         cube = np.empty(header.shape, dtype=np.float32)  # C-contiguous (rows, cols, bands), no extra copy
