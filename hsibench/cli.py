@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__, codecs, datasets, report
-from .errors import HsibenchError, InvalidRateError
+from .errors import HsibenchError, InvalidParameterError, InvalidRateError
 from .results import load_records
 from .runner import DEFAULT_DATASET, DEFAULT_RATES, parse_seeds, run
 
@@ -52,9 +52,22 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--download", action="store_true", help="download registered datasets that are missing")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    rep = sub.add_parser("report", help="tables from the records of a run")
+    rep = sub.add_parser("report", help="tables (and figures) from the records of a run")
     rep.add_argument("run", help="run directory or records .jsonl file")
-    rep.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    rep.add_argument("--format", choices=("markdown", "csv"), default="markdown",
+                     help="what to print when no --out is given: the whole markdown report, or the results as CSV")
+    rep.add_argument("--anchor", default="speck", help="codec (or spec) the BD metrics are computed against (default speck)")
+    rep.add_argument("--bd-method", default="cubic",
+                     help="Bjøntegaard interpolation: cubic (VCEG-M33 polynomial, default) or pchip")
+    rep.add_argument("--out", default=None,
+                     help="write report.md, results.csv, bd.csv, table1-4.csv (and figures/) into this folder")
+    rep.add_argument("--figures", action="store_true",
+                     help="also draw the figures (PNG and PDF) into OUT/figures (default OUT: RUN/report)")
+    rep.add_argument("--dataset", default=None, help="figures: only this dataset (default: every dataset)")
+    rep.add_argument("--rate", type=float, default=None,
+                     help="figures: target bpppb of the visual comparison (default: the one closest to 1)")
+    rep.add_argument("--pixel", default=None, help="figures: ROW,COL of the spectrum figure (default: the centre)")
+    rep.add_argument("--data-dir", default=None, help="dataset folder to reload originals for the visual figures")
 
     d = sub.add_parser("datasets", help="list, describe or download datasets")
     dsub = d.add_subparsers(dest="action", required=True)
@@ -100,7 +113,35 @@ def _cmd_run(args) -> int:
 
 def _cmd_report(args) -> int:
     records = load_records(args.run)
-    print(report.markdown(records) if args.format == "markdown" else report.csv(records), end="")
+    if args.bd_method not in report.bd.METHODS:
+        raise InvalidParameterError(f"unknown --bd-method {args.bd_method!r}; use one of: {', '.join(report.bd.METHODS)}")
+    out = Path(args.out) if args.out else None
+    if out is None and args.figures:
+        run_dir = Path(args.run)
+        out = (run_dir if run_dir.is_dir() else run_dir.parent) / "report"
+    if out is None:
+        text = report.render(records, anchor=args.anchor, method=args.bd_method) if args.format == "markdown" \
+            else report.csv(records)
+        print(text, end="" if text.endswith("\n") else "\n")
+        return 0
+    for path in report.write(records, out, anchor=args.anchor, method=args.bd_method):
+        print(path)
+    if args.figures:
+        from . import plots
+
+        pixel = None
+        if args.pixel:
+            try:
+                pixel = tuple(int(v) for v in args.pixel.split(","))
+                assert len(pixel) == 2
+            except (ValueError, AssertionError):
+                raise InvalidParameterError(f"--pixel takes ROW,COL (two integers); got {args.pixel!r}") from None
+        made = plots.figures(args.run, out / "figures", dataset=args.dataset, rate=args.rate, pixel=pixel,
+                             data_dir=args.data_dir)
+        for path in made.paths:
+            print(path)
+        for note in made.notes:
+            print(f"note: {note}", file=sys.stderr)
     return 0
 
 

@@ -1,11 +1,29 @@
-"""Tables computed from records only: one markdown (or CSV) table per dataset, codec x rate."""
+"""Tables computed from records only, in markdown and CSV.
+
+* :func:`markdown` / :func:`csv`: one codec x rate table per dataset (every record; failed tasks
+  appear as rows that say why, never as numbers).
+* :func:`bd_table`: Bjøntegaard BD-rate and BD-PSNR of every codec spec against an anchor, per
+  dataset, over the overlapping range only (:mod:`hsibench.bd`).
+* :func:`paper_tables`: the seed paper's Tables 1-4 (Deng, Cen & Zhang 2020) regenerated from
+  GNN, SPECK and SPIHT records.  A table whose inputs are absent from the records is omitted
+  with a one-line note, never filled with anything else.
+* :func:`render` and :func:`write`: all of the above as one markdown document, or as files.
+
+Stochastic codecs run with several seeds: tables of the paper and BD curves use the mean over
+seeds at each target rate (the number of seeds is shown); the per-dataset table shows each seed.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
-from .results import to_frame
+from . import bd
+from .codecs import parse_spec
+from .errors import InvalidParameterError
+from .results import atomic_write, latest, to_frame
 
 #: (column, header, format) of the per-dataset table
 TABLE_COLUMNS = [
@@ -24,35 +42,64 @@ TABLE_COLUMNS = [
     ("peak_rss_mb", "peak MB", "{:.0f}"),
 ]
 
+PAPER = "Deng, Cen & Zhang, Remote Sens. 2020, 12(21), 3657"
+
 
 def _cell(value, fmt: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, float) and math.isinf(value):
         return "∞" if value > 0 else "-∞"
-    return fmt.format(value)
+    try:
+        return fmt.format(value)
+    except (ValueError, TypeError):
+        return str(value)
 
 
 def _sorted(frame):
-    return frame.sort_values(["dataset", "spec", "target_bpppb"], kind="stable")
+    return frame.sort_values(["dataset", "spec", "seed", "target_bpppb"], kind="stable")
+
+
+def _md_row(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+
+def _md_table(heads: list[str], rows: list[list[str]], right: list[bool] | None = None) -> list[str]:
+    right = right if right is not None else [i > 0 for i in range(len(heads))]
+    lines = [_md_row(heads), "|" + "|".join("---:" if r else "---" for r in right) + "|"]
+    lines += [_md_row(r) for r in rows]
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# The per-dataset results table
+# --------------------------------------------------------------------------------------------
 
 
 def markdown(records: Iterable[dict]) -> str:
-    """One markdown table per dataset; failed tasks appear as rows that say why, never as numbers."""
+    """One markdown table per dataset; failed tasks appear as rows that say why, never as numbers.
+
+    A seed column appears for datasets where some codec ran with more than one seed.
+    """
     frame = _sorted(to_frame(records))
     parts = []
     for dataset, rows in frame.groupby("dataset", sort=False):
-        parts.append(f"### {dataset}\n")
-        heads = [h for _, h, _ in TABLE_COLUMNS]
-        parts.append("| " + " | ".join(heads) + " |")
-        parts.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(heads))) + "|")
+        seeded = rows.groupby("spec")["seed"].nunique().max() > 1
+        cols = list(TABLE_COLUMNS)
+        if seeded:
+            cols.insert(1, ("seed", "seed", "{}"))
+        heads = [h for _, h, _ in cols]
+        body = []
         for row in rows.to_dict("records"):
             if row["status"] != "ok":
-                cells = [row["spec"], _cell(row["target_bpppb"], "{:g}"), f"failed: {row['error']}"]
+                cells = [row["spec"]] + ([str(row["seed"])] if seeded else [])
+                cells += [_cell(row["target_bpppb"], "{:g}"), f"failed: {row['error']}"]
                 cells += [""] * (len(heads) - len(cells))
             else:
-                cells = [row["spec"] if col == "codec" else _cell(row[col], fmt) for col, _, fmt in TABLE_COLUMNS]
-            parts.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+                cells = [row["spec"] if col == "codec" else _cell(row[col], fmt) for col, _, fmt in cols]
+            body.append(cells)
+        parts.append(f"### {dataset}\n")
+        parts += _md_table(heads, body)
         parts.append("")
     return "\n".join(parts) if parts else "(no records)\n"
 
@@ -60,3 +107,332 @@ def markdown(records: Iterable[dict]) -> str:
 def csv(records: Iterable[dict]) -> str:
     """All flat columns of every (latest) record as CSV."""
     return _sorted(to_frame(records)).to_csv(index=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Bjøntegaard deltas against an anchor
+# --------------------------------------------------------------------------------------------
+
+
+def rd_points(records: Iterable[dict]):
+    """Mean achieved bpppb and PSNR over seeds, per (dataset, spec, target rate), successes only."""
+    frame = to_frame(records)
+    ok = frame[frame["status"] == "ok"]
+    if ok.empty:
+        return ok.assign(n_seeds=[])
+    g = ok.groupby(["dataset", "codec", "spec", "target_bpppb"], sort=True)
+    pts = g.agg(bpppb=("bpppb", "mean"), psnr=("psnr", "mean"), cr=("cr", "mean"), n_seeds=("seed", "nunique"))
+    return pts.reset_index()
+
+
+def _anchor_spec(specs: list[str], anchor: str) -> str | None:
+    if anchor in specs:
+        return anchor
+    same_name = [s for s in specs if parse_spec(s)[0] == anchor]
+    return same_name[0] if len(same_name) == 1 else None
+
+
+@dataclass
+class Table:
+    """A report table: a DataFrame, or None with the one-line reason it is absent."""
+
+    title: str
+    frame: object | None
+    note: str = ""
+
+
+def bd_table(records: Iterable[dict], *, anchor: str = "speck", method: str = "cubic") -> Table:
+    """BD-rate (%) and BD-PSNR (dB) of every spec against ``anchor`` on each dataset.
+
+    Rates are achieved bpppb and PSNR is the mean over seeds at each target rate; lossless points
+    (infinite PSNR) are left out.  A pair that cannot be computed (too few points, no overlap)
+    gets its reason instead of a number.
+    """
+    import pandas as pd
+
+    if method not in bd.METHODS:
+        raise InvalidParameterError(f"unknown BD method {method!r}; use one of: {', '.join(bd.METHODS)}")
+    title = f"BD-rate and BD-PSNR against {anchor}"
+    pts = rd_points(records)
+    rows = []
+    missing = []
+    for dataset, group in pts.groupby("dataset", sort=True):
+        specs = sorted(group["spec"].unique())
+        a = _anchor_spec(specs, anchor)
+        if a is None:
+            missing.append(dataset)
+            continue
+        ga = group[group["spec"] == a]
+        for spec in specs:
+            if spec == a:
+                continue
+            gt = group[group["spec"] == spec]
+            row = {"dataset": dataset, "anchor": a, "spec": spec, "points": len(gt), "anchor_points": len(ga)}
+            notes: dict[str, list[str]] = {}
+            for col, fn in (("bd_rate_pct", bd.bd_rate), ("bd_psnr_db", bd.bd_psnr)):
+                try:
+                    row[col] = fn(ga["bpppb"], ga["psnr"], gt["bpppb"], gt["psnr"], method=method)
+                except InvalidParameterError as exc:
+                    row[col] = None
+                    notes.setdefault(str(exc), []).append("BD-rate" if col == "bd_rate_pct" else "BD-PSNR")
+            row["note"] = "; ".join(f"{' and '.join(w)}: {m}" for m, w in notes.items())
+            rows.append(row)
+    cols = ["dataset", "anchor", "spec", "points", "anchor_points", "bd_rate_pct", "bd_psnr_db", "note"]
+    if not rows:
+        why = f"no records of the anchor '{anchor}'" if missing or pts.empty else "only the anchor was run"
+        return Table(title, None, f"BD metrics omitted: {why} (choose one with --anchor)")
+    note = f"Method: {bd.METHODS[method]}. Negative BD-rate / positive BD-PSNR: better than the anchor."
+    if missing:
+        note += f" No anchor records on: {', '.join(missing)}."
+    return Table(title, pd.DataFrame(rows, columns=cols), note)
+
+
+# --------------------------------------------------------------------------------------------
+# The seed paper's tables
+# --------------------------------------------------------------------------------------------
+
+
+def _without(spec: str, drop: set[str]) -> str:
+    name, params = parse_spec(spec)
+    kept = [f"{k}={v}" for k, v in params.items() if k not in drop]
+    return f"{name}[{','.join(kept)}]" if kept else name
+
+
+def _gnn_value(rec: dict, key: str):
+    """A GNN structure field as trained: the stream header first, then encode_info, then the spec."""
+    stream = rec.get("stream") or {}
+    if key in stream:
+        return stream[key]
+    st = (rec.get("encode_info") or {}).get("structure")
+    if isinstance(st, dict) and key in st:
+        return st[key]
+    return (rec.get("codec") or {}).get("params", {}).get(key)
+
+
+def gnn_frame(records: Iterable[dict]):
+    """Successful GNN records as rows: structure as trained, p, network bytes, CR, MSE (paper scale), PSNR."""
+    import pandas as pd
+
+    rows = []
+    for rec in latest(records):
+        if rec.get("status") != "ok" or rec["codec"]["name"] != "gnn":
+            continue
+        m = rec.get("metrics") or {}
+        info = rec.get("encode_info") or {}
+        r = m.get("data_range")
+        rows.append({
+            "dataset": rec["dataset"]["name"],
+            "spec": rec["codec"]["spec"],
+            "target_bpppb": rec["target_bpppb"],
+            "seed": rec.get("seed"),
+            "p": (rec["codec"].get("params") or {}).get("p"),
+            "blocks": _gnn_value(rec, "blocks"),
+            "channels": _gnn_value(rec, "channels"),
+            "prune": _gnn_value(rec, "prune"),
+            "weights": _gnn_value(rec, "weights"),
+            "net_bytes": info.get("payload_bytes", rec.get("bytes")),
+            "bytes": rec.get("bytes"),
+            "bpppb": rec.get("bpppb"),
+            "cr": rec.get("cr"),
+            # the paper's MSE is on data min-max scaled to [-1, 1]: MSE * (2 / R)^2
+            "mse_norm": m["mse"] * 4.0 / r**2 if r else None,
+            "psnr": m.get("psnr"),
+        })
+    cols = ["dataset", "spec", "target_bpppb", "seed", "p", "blocks", "channels", "prune", "weights",
+            "net_bytes", "bytes", "bpppb", "cr", "mse_norm", "psnr"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+_MEAN = dict(mse_norm=("mse_norm", "mean"), psnr=("psnr", "mean"), cr=("cr", "mean"),
+             net_bytes=("net_bytes", "mean"), bpppb=("bpppb", "mean"), seeds=("seed", "nunique"))
+
+
+def table1(g) -> Table:
+    """Paper Table 1: MSE (data scaled to [-1, 1]) for loss powers p, other settings equal."""
+    title = "Table 1: GNN MSE for loss powers p (data scaled to [-1, 1])"
+    if g.empty:
+        return Table(title, None, "Table 1 omitted: no successful GNN records")
+    g = g.assign(setting=[_without(s, {"p"}) for s in g["spec"]])
+    agg = g.groupby(["dataset", "setting", "target_bpppb", "p"], dropna=False).agg(**_MEAN).reset_index()
+    counts = agg.groupby(["dataset", "setting", "target_bpppb"])["p"].nunique()
+    keep = counts[counts >= 2].index
+    agg = agg.set_index(["dataset", "setting", "target_bpppb"]).loc[lambda d: d.index.isin(keep)].reset_index()
+    if agg.empty:
+        return Table(title, None, "Table 1 omitted: no GNN records with two or more loss powers p at the same "
+                                  "settings (run e.g. --codecs 'gnn[p=1|1.5|2|3]')")
+    wide = agg.pivot_table(index=["dataset", "setting", "target_bpppb"], columns="p", values="mse_norm")
+    wide.columns = [f"MSE p={c:g}" for c in wide.columns]
+    return Table(title, wide.reset_index(), "Mean over seeds; MSE = MSE · (2 / (max − min))², the paper's scale.")
+
+
+def table2(g) -> Table:
+    """Paper Table 2: GNN structures before and after pruning: MSE, network size, CR."""
+    title = "Table 2: GNN structures before and after pruning"
+    if g.empty:
+        return Table(title, None, "Table 2 omitted: no successful GNN records")
+    g = g[g["blocks"].notna() & g["prune"].notna()]
+    g = g.assign(pruned=g["prune"] > 0, setting=[_without(s, {"prune"}) for s in g["spec"]])
+    agg = g.groupby(["dataset", "setting", "target_bpppb", "blocks", "pruned"]).agg(
+        channels=("channels", "first"), prune=("prune", "mean"), **_MEAN).reset_index()
+    both = agg.groupby(["dataset", "setting", "target_bpppb", "blocks"])["pruned"].nunique()
+    keep = both[both == 2].index
+    agg = agg.set_index(["dataset", "setting", "target_bpppb", "blocks"]).loc[lambda d: d.index.isin(keep)].reset_index()
+    if agg.empty:
+        return Table(title, None, "Table 2 omitted: no GNN structure recorded both without and with pruning "
+                                  "(run e.g. --codecs 'gnn[blocks=2|3|4,prune=0|0.67]')")
+    before = agg[~agg["pruned"]].set_index(["dataset", "setting", "target_bpppb", "blocks"])
+    after = agg[agg["pruned"]].set_index(["dataset", "setting", "target_bpppb", "blocks"])
+    names = {"channels": "channels", "prune": "prune", "mse_norm": "MSE", "net_bytes": "network bytes", "cr": "CR"}
+    before = before[["channels", "mse_norm", "net_bytes", "cr"]].rename(columns=names).add_suffix(" before")
+    after = after[["channels", "prune", "mse_norm", "net_bytes", "cr"]].rename(columns=names).add_suffix(" after")
+    out = before.join(after)
+    out = out.reset_index().sort_values(["dataset", "setting", "target_bpppb", "blocks"])
+    return Table(title, out, "Network size = stored network bytes (payload); CR against the native bit depth; "
+                             "MSE on the paper's [-1, 1] scale; mean over seeds.")
+
+
+def table3(g, records: list[dict]) -> Table:
+    """Paper Table 3: GNN vs 3D-SPECK vs 3D-SPIHT PSNR at the closest compression ratio."""
+    title = "Table 3: GNN vs 3D-SPECK vs 3D-SPIHT PSNR at the closest CR"
+    if g.empty:
+        return Table(title, None, "Table 3 omitted: no successful GNN records")
+    pts = rd_points(records)
+    others = [c for c in ("speck", "spiht") if (pts["codec"] == c).any()] if not pts.empty else []
+    if not others:
+        return Table(title, None, "Table 3 omitted: no successful 3D-SPECK or 3D-SPIHT records to compare with")
+    gn = g.groupby(["dataset", "spec", "target_bpppb"]).agg(**_MEAN).reset_index()
+    rows = []
+    for r in gn.to_dict("records"):
+        row = {"dataset": r["dataset"], "gnn": r["spec"], "GNN CR": r["cr"], "GNN PSNR": r["psnr"], "seeds": r["seeds"]}
+        for c in others:
+            cand = pts[(pts["dataset"] == r["dataset"]) & (pts["codec"] == c)]
+            if cand.empty:
+                row[f"{c} CR"] = row[f"{c} PSNR"] = None
+                continue
+            best = cand.iloc[(cand["cr"] - r["cr"]).abs().argsort().iloc[0]]
+            row[f"{c} spec"] = best["spec"]
+            row[f"{c} CR"] = best["cr"]
+            row[f"{c} PSNR"] = best["psnr"]
+        rows.append(row)
+    import pandas as pd
+
+    missing = [c for c in ("speck", "spiht") if c not in others]
+    note = "Each GNN point against the record of each codec whose CR is closest (not interpolated)."
+    if missing:
+        note += f" No {', '.join(missing)} records: its columns are omitted."
+    return Table(title, pd.DataFrame(rows), note)
+
+
+def table4(g) -> Table:
+    """Paper Table 4: datasets x 3/4 blocks: MSE, CR, PSNR."""
+    title = "Table 4: datasets × GNN with 3 and 4 blocks"
+    if g.empty:
+        return Table(title, None, "Table 4 omitted: no successful GNN records")
+    g = g[g["blocks"].isin([3, 4])]
+    g = g.assign(setting=[_without(s, {"blocks"}) for s in g["spec"]])
+    agg = g.groupby(["dataset", "setting", "target_bpppb", "blocks"]).agg(**_MEAN).reset_index()
+    both = agg.groupby(["dataset", "setting", "target_bpppb"])["blocks"].nunique()
+    keep = both[both == 2].index
+    agg = agg.set_index(["dataset", "setting", "target_bpppb"]).loc[lambda d: d.index.isin(keep)].reset_index()
+    if agg.empty:
+        return Table(title, None, "Table 4 omitted: no dataset has GNN records with both 3 and 4 blocks at the same "
+                                  "settings (run e.g. --codecs 'gnn[blocks=3|4]')")
+    wide = agg.pivot_table(index=["dataset", "setting", "target_bpppb"], columns="blocks",
+                           values=["mse_norm", "cr", "psnr"])
+    wide.columns = [f"{'MSE' if v == 'mse_norm' else v.upper() if v == 'cr' else 'PSNR'} {int(b)} blocks"
+                    for v, b in wide.columns]
+    order = [f"{v} {b} blocks" for b in (3, 4) for v in ("MSE", "CR", "PSNR")]
+    return Table(title, wide[order].reset_index(), "MSE on the paper's [-1, 1] scale; mean over seeds.")
+
+
+def paper_tables(records: Iterable[dict]) -> list[Table]:
+    """The seed paper's Tables 1-4 from the records (absent inputs: the table is a note)."""
+    records = list(records)
+    g = gnn_frame(records)
+    return [table1(g), table2(g), table3(g, records), table4(g)]
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+_FORMATS = {
+    "bd_rate_pct": "{:+.2f}", "bd_psnr_db": "{:+.3f}", "target_bpppb": "{:g}", "blocks": "{:.0f}",
+    "channels": "{:.0f}", "points": "{:d}", "anchor_points": "{:d}", "seeds": "{:d}",
+}
+
+
+def _fmt_for(col: str) -> str:
+    if col in _FORMATS:
+        return _FORMATS[col]
+    low = col.lower()
+    if "mse" in low:
+        return "{:.4g}"
+    if "psnr" in low:
+        return "{:.2f}"
+    if "cr" in low.split() or low.startswith("cr"):
+        return "{:.1f}"
+    if "bytes" in low:
+        return "{:.0f}"
+    if "prune" in low:
+        return "{:.2f}"
+    return "{}"
+
+
+_HEADS = {"bd_rate_pct": "BD-rate %", "bd_psnr_db": "BD-PSNR dB", "target_bpppb": "target bpppb",
+          "anchor_points": "anchor points", "mse_norm": "MSE", "net_bytes": "network bytes"}
+
+
+def frame_markdown(frame) -> list[str]:
+    """A DataFrame as markdown lines, numbers formatted by column name, missing values as –."""
+    heads = [_HEADS.get(c, c) for c in frame.columns]
+    for src, dst in (("mse_norm", "MSE"), ("net_bytes", "network bytes")):
+        heads = [h.replace(src, dst) for h in heads]
+    rows = [[_cell(v, _fmt_for(str(c))) for c, v in zip(frame.columns, row)] for row in frame.itertuples(index=False)]
+    from pandas.api.types import is_numeric_dtype
+
+    right = [is_numeric_dtype(frame[c]) for c in frame.columns]
+    return _md_table(heads, rows, right)
+
+
+def _section(t: Table) -> list[str]:
+    out = [f"## {t.title}", ""]
+    if t.frame is None:
+        return out + [t.note, ""]
+    out += frame_markdown(t.frame)
+    if t.note:
+        out += ["", t.note]
+    return out + [""]
+
+
+def render(records: Iterable[dict], *, anchor: str = "speck", method: str = "cubic") -> str:
+    """The whole report as one markdown document: results per dataset, BD metrics, the paper's tables."""
+    records = list(records)
+    parts = ["# hsibench report", "", "## Results per dataset", "", markdown(records)]
+    parts += _section(bd_table(records, anchor=anchor, method=method))
+    parts += [f"Tables 1–4 of {PAPER}, regenerated from the records.", ""]
+    for t in paper_tables(records):
+        parts += _section(t)
+    return "\n".join(parts)
+
+
+def write(records: Iterable[dict], out: str | Path, *, anchor: str = "speck", method: str = "cubic") -> list[Path]:
+    """Write ``report.md``, ``results.csv``, ``bd.csv`` and ``table1.csv``...``table4.csv`` (those present)."""
+    records = list(records)
+    out = Path(out)
+    written = []
+
+    def put(name: str, text: str) -> None:
+        atomic_write(out / name, text.encode("utf-8"))
+        written.append(out / name)
+
+    put("report.md", render(records, anchor=anchor, method=method))
+    put("results.csv", csv(records))
+    tables = [("bd.csv", bd_table(records, anchor=anchor, method=method))]
+    tables += [(f"table{i}.csv", t) for i, t in enumerate(paper_tables(records), 1)]
+    for name, t in tables:
+        if t.frame is not None:
+            put(name, t.frame.to_csv(index=False))
+        elif (out / name).exists():  # left from an earlier report of a different run: not this one's
+            (out / name).unlink()
+    return written

@@ -207,6 +207,21 @@ def configure(spec: str, seed: int) -> codecs.Codec:
     return cls(**params)
 
 
+def record_spec(spec: str, codec: codecs.Codec) -> str:
+    """The codec's canonical spec without a seed the runner injected (seeds are a separate field).
+
+    ``gnn`` run with seeds 0 and 1 is one spec, ``gnn``, with two seeds, so tables and figures
+    group the seeds of one configuration; a seed written in the spec by the user stays in it.
+    """
+    if "seed" in codecs.parse_spec(spec)[1] or "seed" not in type(codec).params:
+        return codec.spec
+    from .codecs.base import _fmt
+
+    defaults = type(codec).params
+    items = [f"{k}={_fmt(v)}" for k, v in codec.config.items() if k != "seed" and v != defaults[k].default]
+    return f"{codec.name}[{','.join(items)}]" if items else codec.name
+
+
 def needs_main_process(codec: codecs.Codec) -> bool:
     """Codecs that may use a GPU (they have a ``device`` parameter) stay in the main process."""
     return "device" in type(codec).params and codec.config.get("device") != "cpu"
@@ -249,7 +264,7 @@ def _base_record(task: Task) -> dict[str, Any]:
     name = codecs.parse_spec(task.spec)[0]
     try:
         codec = configure(task.spec, task.seed)
-        codec_part = {"name": codec.name, "spec": codec.spec, "params": codec.config}
+        codec_part = {"name": codec.name, "spec": record_spec(task.spec, codec), "params": codec.config}
     except Exception:  # (validated in expand; kept total for a record of a crashed worker)
         codec_part = {"name": name, "spec": task.spec, "params": task.codec_params}
     return {
