@@ -9,4 +9,6 @@ CONTRACT_SPECS: dict[str, dict] = {
     "speck": {"spec": "speck", "rates": [0.25, 1.0, 2.0]},
     "spiht": {"spec": "spiht", "rates": [0.25, 1.0, 2.0]},
     "gnn": {"spec": "gnn[epochs=100,progress=false]", "rates": [2.0, 6.0]},
+    "jpeg2000": {"spec": "jpeg2000", "rates": [0.5, 1.0, 2.0]},
+    "pca_jpeg2000": {"spec": "pca_jpeg2000", "rates": [0.5, 1.0, 2.0]},
 }
