@@ -24,12 +24,12 @@ If all but the last child of a split set are insignificant, the last one is sign
 without a bit.  Then a *refinement pass* sends bit ``n`` of every coefficient that was already
 significant before this plane.
 
-Contexts (adaptive binary models of :mod:`._bits`): coefficient significance by
-(lowest subband?, fresh from a split?, significant spatial 4-neighbours 0/1/2+, spectral
-neighbours 0/1/2, any significant diagonal neighbour in the band plane);
-set significance by (lowest subband?, level, from-LIS / fresh / fresh-after-a-significant-
-sibling); sign by the signs of the causal neighbours along x, y and z; refinement by how many
-planes the coefficient has been significant (1, 2, more).
+Contexts (adaptive binary models of :mod:`._bits`).  Every subband has a class: spectrally
+low or high (its box starts at band 0 or not) x spatially low or high.  Coefficient
+significance by (class, fresh from a split?, significant spatial 4-neighbours 0/1/2+, spectral
+neighbours 0/1/2, any significant diagonal neighbour in the band plane); set significance by
+(class, level, from-LIS / fresh / fresh-after-a-significant-sibling); sign by the signs of the
+causal neighbours along x, y and z; refinement by how many planes the coefficient has been significant (1, 2, more).
 
 Every decision goes through :func:`_code`, which stops the encoder before the byte budget would
 be passed and stops the decoder as soon as its input is exhausted: decisions decoded from real
@@ -50,9 +50,10 @@ MASK = (1 << SHIFT) - 1
 MAX_LEVEL_CTX = 15
 
 # context model layout
-N_VOX = 2 * 2 * 9 * 2
+N_CLS = 4  # subband classes: (spectrally high?) * 2 + (spatially high?)
+N_VOX = N_CLS * 2 * 9 * 2
 CTX_SET = N_VOX
-N_SET = 2 * (MAX_LEVEL_CTX + 1) * 3
+N_SET = N_CLS * (MAX_LEVEL_CTX + 1) * 3
 CTX_SIGN = CTX_SET + N_SET
 N_SIGN = 27
 CTX_REF = CTX_SIGN + N_SIGN
@@ -98,8 +99,9 @@ def build_tables(boxes) -> dict:
             if k >= 1:
                 pyr_off[s, k] = total
                 total += cnt
+    cls = np.array([(2 if b[0] > 0 else 0) + (1 if (b[2] > 0 or b[4] > 0) else 0) for b in boxes], dtype=np.int64)
     return dict(
-        sb_off=sb_off, sb_dim=dims, sb_k=sb_k, lvl_dim=lvl_dim, pyr_off=pyr_off,
+        sb_cls=cls, sb_off=sb_off, sb_dim=dims, sb_k=sb_k, lvl_dim=lvl_dim, pyr_off=pyr_off,
         lvl_count=lvl_count, pyr_size=total, kmax=kmax,
     )
 
@@ -260,7 +262,7 @@ def _append(box, j, cnt, value):
 
 
 @njit(cache=True)
-def _vox_ctx(sig, v, s, z, y, x, dz, dy, dx, fresh):
+def _vox_ctx(sig, sb_cls, v, s, z, y, x, dz, dy, dx, fresh):
     sp = 0
     if x > 0 and sig[v - 1] != 0:
         sp += 1
@@ -289,15 +291,13 @@ def _vox_ctx(sig, v, s, z, y, x, dz, dy, dx, fresh):
             dg = 1
         elif x + 1 < dx and sig[v + dx + 1] != 0:
             dg = 1
-    dc = 1 if s == 0 else 0
-    return (((dc * 2 + fresh) * 3 + sp) * 3 + sz) * 2 + dg
+    return (((sb_cls[s] * 2 + fresh) * 3 + sp) * 3 + sz) * 2 + dg
 
 
 @njit(cache=True)
-def _set_ctx(s, k, kind):
+def _set_ctx(sb_cls, s, k, kind):
     kk = k if k < MAX_LEVEL_CTX else MAX_LEVEL_CTX
-    dc = 1 if s == 0 else 0
-    return CTX_SET + ((dc * (MAX_LEVEL_CTX + 1) + kk) * 3 + kind)
+    return CTX_SET + ((sb_cls[s] * (MAX_LEVEL_CTX + 1) + kk) * 3 + kind)
 
 
 @njit(cache=True)
@@ -319,7 +319,7 @@ def _new_sig(ctl, st, buf, models, sgn, sig, rec, lspbox, lspcnt, v, z, y, x, dy
 
 @njit(cache=True)
 def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, lspcnt, stack, tmp,
-           s, k0, z0, y0, x0, n, sb_off, sb_dim, sb_k, lvl_dim, pyr_off):
+           s, k0, z0, y0, x0, n, sb_off, sb_dim, sb_k, lvl_dim, pyr_off, sb_cls):
     """Code the descendants of the significant set (s, k0, z0, y0, x0), depth first."""
     enc = ctl[0] == 1
     sp = 0
@@ -370,7 +370,7 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
                         if c == m and nsig == 0:
                             bit = 1
                         else:
-                            ctx = _vox_ctx(sig, v, s, cz, cy, cx, dz, dy, dx, 1)
+                            ctx = _vox_ctx(sig, sb_cls, v, s, cz, cy, cx, dz, dy, dx, 1)
                             bit = _code(ctl, st, buf, models, ctx, (1 if msb[v] >= n else 0) if enc else 0)
                             if bit < 0:
                                 return -1
@@ -384,7 +384,7 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
                         if c == m and nsig == 0:
                             bit = 1
                         else:
-                            ctx = _set_ctx(s, kc, 1 if nsig == 0 else 2)
+                            ctx = _set_ctx(sb_cls, s, kc, 1 if nsig == 0 else 2)
                             bit = _code(ctl, st, buf, models, ctx,
                                         (1 if pyr[pyr_off[s, kc] + loc] >= n else 0) if enc else 0)
                             if bit < 0:
@@ -408,7 +408,7 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
 
 @njit(cache=True)
 def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
-              sb_off, sb_dim, sb_k, lvl_dim, pyr_off, lvl_count, lsp_cap):
+              sb_off, sb_dim, sb_k, lvl_dim, pyr_off, lvl_count, sb_cls, lsp_cap):
     """Run 3D-SPECK from the top bit plane down; returns ``(stopped, plane, decisions)``.
 
     Encoder (``enc=1``): reads ``msb``/``pyr``/``q``/``sgn``, writes decisions to ``buf`` while
@@ -454,7 +454,7 @@ def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
                 z = t // ny
                 if k == 0:
                     v = sb_off[s] + loc
-                    ctx = _vox_ctx(sig, v, s, z, y, x, nz, ny, nx, 0)
+                    ctx = _vox_ctx(sig, sb_cls, v, s, z, y, x, nz, ny, nx, 0)
                     bit = _code(ctl, st, buf, models, ctx, (1 if msb[v] >= n else 0) if enc == 1 else 0)
                     if bit < 0:
                         return 1, n, ctl[4]
@@ -465,14 +465,14 @@ def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
                         arr[w] = e
                         w += 1
                 else:
-                    ctx = _set_ctx(s, k, 0)
+                    ctx = _set_ctx(sb_cls, s, k, 0)
                     bit = _code(ctl, st, buf, models, ctx,
                                 (1 if pyr[pyr_off[s, k] + loc] >= n else 0) if enc == 1 else 0)
                     if bit < 0:
                         return 1, n, ctl[4]
                     if bit == 1:
                         r = _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, lspcnt,
-                                   stack, tmp, s, k, z, y, x, n, sb_off, sb_dim, sb_k, lvl_dim, pyr_off)
+                                   stack, tmp, s, k, z, y, x, n, sb_off, sb_dim, sb_k, lvl_dim, pyr_off, sb_cls)
                         if r < 0:
                             return 1, n, ctl[4]
                     else:
