@@ -21,7 +21,7 @@ import argparse
 import importlib.util
 import json
 import math
-import resource
+import os
 import subprocess
 import sys
 import time
@@ -180,14 +180,14 @@ def main(argv=None) -> int:
     if not (args.quality or args.speed or args.large):
         args.quality = args.speed = args.large = True
     names = available_codecs([n.strip() for n in args.codecs.split(",") if n.strip()])
-    print(f"# wavelet coders: {', '.join(names)}  (load average {', '.join(f'{v:.2f}' for v in __import__('os').getloadavg())})")
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"# wavelet coders: {', '.join(names)}  (load average {load}; {os.cpu_count()} CPUs)")
     if args.quality:
         quality(names)
     if args.speed:
         speed(names)
     if args.large:
         large(names)
-    _ = resource  # ru_maxrss is read in the subprocess
     return 0
 
 

@@ -29,7 +29,8 @@ low or high (its box starts at band 0 or not) x spatially low or high.  Coeffici
 significance by (class, fresh from a split?, significant spatial 4-neighbours 0/1/2+, spectral
 neighbours 0/1/2, any significant diagonal neighbour in the band plane); set significance by
 (class, level, from-LIS / fresh / fresh-after-a-significant-sibling); sign by the signs of the
-causal neighbours along x, y and z; refinement by how many planes the coefficient has been significant (1, 2, more).
+causal neighbours along x, y and z; refinement by how many planes the coefficient has been
+significant (1, 2, more).
 
 Every decision goes through :func:`_code`, which stops the encoder before the byte budget would
 be passed and stops the decoder as soon as its input is exhausted: decisions decoded from real
@@ -376,7 +377,8 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
                                 return -1
                         if bit == 1:
                             nsig += 1
-                            if _new_sig(ctl, st, buf, models, sgn, sig, rec, lspbox, lspcnt, v, cz, cy, cx, dy, dx, n) < 0:
+                            r = _new_sig(ctl, st, buf, models, sgn, sig, rec, lspbox, lspcnt, v, cz, cy, cx, dy, dx, n)
+                            if r < 0:
                                 return -1
                         else:
                             _append(lis, 0, lis_n, (s << SHIFT) | loc)

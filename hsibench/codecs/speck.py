@@ -135,7 +135,7 @@ class Speck(Codec):
         sig = np.zeros(n, dtype=np.int8)
         stopped, plane, decisions = K.speck_run(
             1, 1 if ac else 0, limit, buf, st, models, msb, pyr, q, sgn, sig, np.zeros(1, dtype=np.uint32),
-            t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], t["sb_cls"], min(n, 1 << 16),
+            *_geometry(t), min(n, 1 << 16),
         )
         if decisions == 0:
             return b""
@@ -166,7 +166,7 @@ class Speck(Codec):
             K.speck_run(
                 0, 1 if ac else 0, 0, data, st, models, dummy8, dummy8, np.zeros(1, dtype=np.int32),
                 np.zeros(1, dtype=np.uint8), sig, rec,
-                t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], t["sb_cls"], min(n, 1 << 16),
+                *_geometry(t), min(n, 1 << 16),
             )
             K.scatter(rec, sig, boxes, *_split_pow2(exp - K.TOP_PLANE), out)
             del rec, sig
@@ -174,6 +174,11 @@ class Speck(Codec):
         cube = np.empty(header.shape, dtype=np.float32)  # C-contiguous (rows, cols, bands), no extra copy
         WK.to_cube(out, cube, mean, lo, hi)
         return cube
+
+
+def _geometry(t: dict) -> tuple:
+    """The octree tables in the order :func:`._speck_kernels.speck_run` takes them."""
+    return t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], t["sb_cls"]
 
 
 def _read_params(p: dict, shape_brc):
