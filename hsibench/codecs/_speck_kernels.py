@@ -27,7 +27,9 @@ significant before this plane.
 Contexts (adaptive binary models of :mod:`._bits`).  Every subband has a class: spectrally
 low or high (its box starts at band 0 or not) x spatially low or high.  Coefficient
 significance by (class, fresh from a split?, significant spatial 4-neighbours 0/1/2+, spectral
-neighbours 0/1/2, any significant diagonal neighbour in the band plane); set significance by
+neighbours 0/1/2, any significant diagonal neighbour in the band plane, significant parent: the
+coefficient at the same place in the parent subband, see :func:`parent_subbands`); set
+significance by
 (class, level, from-LIS / fresh / fresh-after-a-significant-sibling); sign by the signs of the
 causal neighbours along x, y and z; refinement by how many planes the coefficient has been
 significant (1, 2, more).
@@ -52,7 +54,7 @@ MAX_LEVEL_CTX = 15
 
 # context model layout
 N_CLS = 4  # subband classes: (spectrally high?) * 2 + (spatially high?)
-N_VOX = N_CLS * 2 * 9 * 2
+N_VOX = N_CLS * 2 * 9 * 2 * 2
 CTX_SET = N_VOX
 N_SET = N_CLS * (MAX_LEVEL_CTX + 1) * 3
 CTX_SIGN = CTX_SET + N_SET
@@ -74,7 +76,25 @@ def _ceil_log2(d: int) -> int:
     return k
 
 
-def build_tables(boxes) -> dict:
+def parent_subbands(boxes, kind: str) -> np.ndarray:
+    """Index of each subband's *parent* (-1 for none): the next coarser subband that describes
+    the same place.  Packet: the same spatial subband one spectral level coarser, and in the
+    lowest spectral band the same orientation one spatial level coarser; dyadic: the same
+    orientation one level coarser.  (The subband holding the box start halved.)"""
+    par = np.full(len(boxes), -1, dtype=np.int64)
+    for i, b in enumerate(boxes):
+        if kind == "packet":
+            p = (b[0] // 2, b[2], b[4]) if b[0] > 0 else (0, b[2] // 2, b[4] // 2)
+        else:
+            p = (b[0] // 2, b[2] // 2, b[4] // 2)
+        for j, c in enumerate(boxes):
+            if j != i and c[0] <= p[0] < c[1] and c[2] <= p[1] < c[3] and c[4] <= p[2] < c[5]:
+                par[i] = j
+                break
+    return par
+
+
+def build_tables(boxes, kind: str = "packet") -> dict:
     """Geometry tables of the octrees over the subbands ``boxes`` (z0, z1, y0, y1, x0, x1)."""
     nsb = len(boxes)
     dims = np.array([[b[1] - b[0], b[3] - b[2], b[5] - b[4]] for b in boxes], dtype=np.int64)
@@ -102,7 +122,7 @@ def build_tables(boxes) -> dict:
                 total += cnt
     cls = np.array([(2 if b[0] > 0 else 0) + (1 if (b[2] > 0 or b[4] > 0) else 0) for b in boxes], dtype=np.int64)
     return dict(
-        sb_cls=cls, sb_off=sb_off, sb_dim=dims, sb_k=sb_k, lvl_dim=lvl_dim, pyr_off=pyr_off,
+        sb_ctx=np.stack([cls, parent_subbands(boxes, kind)], axis=1), sb_off=sb_off, sb_dim=dims, sb_k=sb_k, lvl_dim=lvl_dim, pyr_off=pyr_off,
         lvl_count=lvl_count, pyr_size=total, kmax=kmax,
     )
 
@@ -263,7 +283,7 @@ def _append(box, j, cnt, value):
 
 
 @njit(cache=True)
-def _vox_ctx(sig, sb_cls, v, s, z, y, x, dz, dy, dx, fresh):
+def _vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, z, y, x, dz, dy, dx, fresh):
     sp = 0
     if x > 0 and sig[v - 1] != 0:
         sp += 1
@@ -292,13 +312,21 @@ def _vox_ctx(sig, sb_cls, v, s, z, y, x, dz, dy, dx, fresh):
             dg = 1
         elif x + 1 < dx and sig[v + dx + 1] != 0:
             dg = 1
-    return (((sb_cls[s] * 2 + fresh) * 3 + sp) * 3 + sz) * 2 + dg
+    pa = 0
+    p = sb_ctx[s, 1]
+    if p >= 0:
+        pz = min(z * sb_dim[p, 0] // dz, sb_dim[p, 0] - 1)
+        py = min(y * sb_dim[p, 1] // dy, sb_dim[p, 1] - 1)
+        px = min(x * sb_dim[p, 2] // dx, sb_dim[p, 2] - 1)
+        if sig[sb_off[p] + (pz * sb_dim[p, 1] + py) * sb_dim[p, 2] + px] != 0:
+            pa = 1
+    return ((((sb_ctx[s, 0] * 2 + fresh) * 3 + sp) * 3 + sz) * 2 + dg) * 2 + pa
 
 
 @njit(cache=True)
-def _set_ctx(sb_cls, s, k, kind):
+def _set_ctx(sb_ctx, s, k, kind):
     kk = k if k < MAX_LEVEL_CTX else MAX_LEVEL_CTX
-    return CTX_SET + ((sb_cls[s] * (MAX_LEVEL_CTX + 1) + kk) * 3 + kind)
+    return CTX_SET + ((sb_ctx[s, 0] * (MAX_LEVEL_CTX + 1) + kk) * 3 + kind)
 
 
 @njit(cache=True)
@@ -320,7 +348,7 @@ def _new_sig(ctl, st, buf, models, sgn, sig, rec, lspbox, lspcnt, v, z, y, x, dy
 
 @njit(cache=True)
 def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, lspcnt, stack, tmp,
-           s, k0, z0, y0, x0, n, sb_off, sb_dim, sb_k, lvl_dim, pyr_off, sb_cls):
+           s, k0, z0, y0, x0, n, sb_off, sb_dim, sb_k, lvl_dim, pyr_off, sb_ctx):
     """Code the descendants of the significant set (s, k0, z0, y0, x0), depth first."""
     enc = ctl[0] == 1
     sp = 0
@@ -371,7 +399,7 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
                         if c == m and nsig == 0:
                             bit = 1
                         else:
-                            ctx = _vox_ctx(sig, sb_cls, v, s, cz, cy, cx, dz, dy, dx, 1)
+                            ctx = _vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, cz, cy, cx, dz, dy, dx, 1)
                             bit = _code(ctl, st, buf, models, ctx, (1 if msb[v] >= n else 0) if enc else 0)
                             if bit < 0:
                                 return -1
@@ -386,7 +414,7 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
                         if c == m and nsig == 0:
                             bit = 1
                         else:
-                            ctx = _set_ctx(sb_cls, s, kc, 1 if nsig == 0 else 2)
+                            ctx = _set_ctx(sb_ctx, s, kc, 1 if nsig == 0 else 2)
                             bit = _code(ctl, st, buf, models, ctx,
                                         (1 if pyr[pyr_off[s, kc] + loc] >= n else 0) if enc else 0)
                             if bit < 0:
@@ -410,7 +438,7 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
 
 @njit(cache=True)
 def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
-              sb_off, sb_dim, sb_k, lvl_dim, pyr_off, lvl_count, sb_cls, lsp_cap):
+              sb_off, sb_dim, sb_k, lvl_dim, pyr_off, lvl_count, sb_ctx, lsp_cap):
     """Run 3D-SPECK from the top bit plane down; returns ``(stopped, plane, decisions)``.
 
     Encoder (``enc=1``): reads ``msb``/``pyr``/``q``/``sgn``, writes decisions to ``buf`` while
@@ -456,7 +484,7 @@ def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
                 z = t // ny
                 if k == 0:
                     v = sb_off[s] + loc
-                    ctx = _vox_ctx(sig, sb_cls, v, s, z, y, x, nz, ny, nx, 0)
+                    ctx = _vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, z, y, x, nz, ny, nx, 0)
                     bit = _code(ctl, st, buf, models, ctx, (1 if msb[v] >= n else 0) if enc == 1 else 0)
                     if bit < 0:
                         return 1, n, ctl[4]
@@ -467,14 +495,14 @@ def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
                         arr[w] = e
                         w += 1
                 else:
-                    ctx = _set_ctx(sb_cls, s, k, 0)
+                    ctx = _set_ctx(sb_ctx, s, k, 0)
                     bit = _code(ctl, st, buf, models, ctx,
                                 (1 if pyr[pyr_off[s, k] + loc] >= n else 0) if enc == 1 else 0)
                     if bit < 0:
                         return 1, n, ctl[4]
                     if bit == 1:
                         r = _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, lspcnt,
-                                   stack, tmp, s, k, z, y, x, n, sb_off, sb_dim, sb_k, lvl_dim, pyr_off, sb_cls)
+                                   stack, tmp, s, k, z, y, x, n, sb_off, sb_dim, sb_k, lvl_dim, pyr_off, sb_ctx)
                         if r < 0:
                             return 1, n, ctl[4]
                     else:

@@ -126,7 +126,7 @@ class Speck(Codec):
         return self._pack(cube, params, payload)
 
     def _code(self, q, sgn, msb, layout: W.Layout, limit: int, ac: bool) -> bytes:
-        t = K.build_tables(layout.subbands)
+        t = K.build_tables(layout.subbands, layout.kind)
         n = q.size
         pyr = K.build_pyramid(msb, t["sb_off"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["pyr_size"])
         buf = np.zeros(limit + 16, dtype=np.uint8)
@@ -155,7 +155,7 @@ class Speck(Codec):
         else:
             layout = W.make_layout((bands, rows, cols), kind, sl, tl)
             boxes = np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
-            t = K.build_tables(layout.subbands)
+            t = K.build_tables(layout.subbands, layout.kind)
             n = out.size
             data = np.frombuffer(payload, dtype=np.uint8).copy()  # writeable: one kernel codes both ways
             st = B.dec_new(data) if ac else B.br_new()
@@ -178,7 +178,7 @@ class Speck(Codec):
 
 def _geometry(t: dict) -> tuple:
     """The octree tables in the order :func:`._speck_kernels.speck_run` takes them."""
-    return t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], t["sb_cls"]
+    return t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], t["sb_ctx"]
 
 
 def _read_params(p: dict, shape_brc):
