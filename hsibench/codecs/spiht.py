@@ -326,7 +326,9 @@ class SPIHT(Codec):
         mb = np.empty(nn, dtype=np.int8)  # bit length of each magnitude
         if top_abs > 0.0:
             scale_exp = _MAG_BITS - math.frexp(top_abs)[1]  # |c| * 2^e < 2^30
-            K.quantise(flat, math.ldexp(1.0, scale_exp), mag, neg, mb)
+            if scale_exp > 1000:  # subnormal-sized data: 2^e itself would overflow, scale in two steps
+                flat *= math.ldexp(1.0, scale_exp - 1000)
+            K.quantise(flat, math.ldexp(1.0, min(scale_exp, 1000)), mag, neg, mb)
             top = int(mb.max()) - 1
         else:
             scale_exp, top = 0, -1
@@ -421,7 +423,9 @@ class SPIHT(Codec):
         K.run(mode, tree.arrays, bands, rows, cols, tree.root, mag, neg, lp, dummy, dummy, kinds, ccls, top, len(data),
               state, data, models, tree.ncls, np.zeros(16, dtype=np.int64))
         flat = np.empty(nn, dtype=np.float64)
-        K.reconstruct(mag, neg, lp, math.ldexp(1.0, -e), flat)
+        K.reconstruct(mag, neg, lp, math.ldexp(1.0, -min(e, 1000)), flat)
+        if e > 1000:
+            flat *= math.ldexp(1.0, 1000 - e)
         del mag, neg, lp, kinds, ccls
         x = flat.reshape(shape)
         _wavelet.inverse_inplace(x, layout)
