@@ -138,6 +138,8 @@ def test_same_bytes_and_decode_from_bytes_alone():
     a = codecs.get("spiht[spectral_levels=3,spatial_levels=2]").encode(cube, bpppb=1.0)
     b = codecs.get("spiht[spectral_levels=3,spatial_levels=2]").encode(cube, bpppb=1.0)
     assert a == b
+    described = codecs.get("spiht").describe_stream(a)
+    assert described["spectral_levels"] == 3 and described["spatial_levels"] == 2 and described["ac"] is True
     np.testing.assert_array_equal(codecs.get("spiht").decode(a), codecs.get("spiht[ac=false]").decode(a))
 
 
@@ -157,6 +159,20 @@ def test_odd_and_tiny_shapes_round_trip(shape, kind):
 def test_a_cube_too_small_for_the_header_is_a_rate_error():
     with pytest.raises(InvalidRateError):
         codecs.get("spiht").encode(np.ones((1, 1, 1)), bpppb=64.0)
+
+
+@pytest.mark.parametrize("ac", [True, False])
+def test_complete_stream_decodes_every_plane(ac):
+    """When the budget outlasts all bit planes the decoder gets every decision, to 2^-30 of the peak."""
+    rng = np.random.default_rng(9)
+    cube = rng.normal(0.0, 100.0, (3, 4, 5))
+    codec = codecs.get("spiht", ac=ac)
+    data = codec.encode(cube, bpppb=64.0)
+    assert codec.info["truncated"] is False
+    out = codec.decode(data).astype(np.float64)
+    coarse = codec.decode(truncate(data, len(data) - 2)).astype(np.float64)
+    assert np.abs(out - cube).max() < 1e-5 * np.abs(cube).max()  # float32 output
+    assert np.abs(out - cube).max() <= np.abs(coarse - cube).max()
 
 
 def test_constant_zero_and_float_cubes():

@@ -13,7 +13,8 @@ them, built in :mod:`hsibench.codecs.spiht`:
   box has children at local offsets ``f*i .. f*i+f-1`` of the child box, clipped to it; the
   last coefficient of the parent box also adopts any child-box coefficients beyond
   ``f*size`` (odd sizes), so every non-root coefficient has exactly one parent.
-* ``bcls[b]``: the context class of the box (its decomposition level pair).
+* ``bcls[b]``: the context class of the box (its decomposition level pair); :func:`structure`
+  copies it to every coefficient (``ccls``) so the passes need no coordinates for contexts.
 
 One kernel, :func:`run`, does both encoding and decoding (``mode``), so the encoder and the
 decoder cannot drift apart: each binary decision is either computed from the coefficients
@@ -252,6 +253,17 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls
     the plane at which each coefficient became significant (used for contexts).
     Decoding (1/3): ``mag`` (zeros) receives the decoded magnitude bits, ``neg`` the signs,
     ``lp`` the lowest plane known for each significant coefficient (-1: never significant).
+    Both: ``kind`` and ``ccls`` come from :func:`structure`; ``limit`` is the payload budget
+    (encoding) or length (decoding) in bytes; ``s``/``buf``/``models`` are the coder state,
+    buffer and context models of :mod:`._bits`; ``stats[0:6]`` count the LIP, child, D(i),
+    L(i), refinement and sign decisions and ``stats[8:13]`` the ones among the first five.
+
+    Room rule: AC decisions grow the flushed size by at most two bytes (a bypass bit by one),
+    raw ones by one bit; each decision (a significance with its sign counted together) is
+    coded only if its worst case fits.  The decoder's input position after each decision
+    equals the encoder's flushed size at the same point, so it applies the identical rule
+    to the payload length and stops exactly where the encoder did, or earlier on a prefix,
+    having only read genuine bytes.
     """
     decoding = mode == MODE_DEC_AC or mode == MODE_DEC_RAW
     ac = mode == MODE_ENC_AC or mode == MODE_DEC_AC

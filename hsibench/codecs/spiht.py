@@ -373,9 +373,11 @@ class SPIHT(Codec):
         n = _bits.enc_finish(state, buf) if cfg["ac"] else _bits.bw_finish(state, buf)
         if n < 0 or n > limit:  # nothing fitted (a budget smaller than the coder's flush)
             n, cut = 0, True
-        payload = buf[:n].tobytes()
-        if cut:  # the decoder mirrors the encoder's room checks against the payload length
-            payload += bytes(limit - n)
+        # The decoder applies the encoder's room checks to the payload length: a cut stream is
+        # padded to the budget so both stop at the same decision, a complete one by the largest
+        # room a decision asks (3 bytes AC, a byte raw) so its last decisions pass the checks.
+        pad = limit if cut else min(limit, n + (3 if cfg["ac"] else 1))
+        payload = buf[:n].tobytes() + bytes(pad - n)
         self.info = {
             "kind": layout.kind,
             "spectral_levels": layout.spectral_levels,
