@@ -9,11 +9,17 @@ the rate across the components.  For an orthonormal transform, MSE on the PC ima
 the cube, so this allocation is MSE-optimal without any explicit variance-based rule; weak
 components receive no bits by themselves.  All PC images share one int16 scale for that reason.
 
-What is stored (and counted): per-band means (float32), the first ``k`` eigenvectors quantised
-to ``basis_bits`` fractional bits and range-coded (each column either directly or as its
-first difference along the bands, whichever is cheaper), and the codestream.  Coefficients are
-computed with the least-squares inverse of the *quantised* basis, so basis quantisation does not
-bias the reconstruction.
+What is stored (and counted): the band means, quantised to 2**-16 of the cube's magnitude and
+range-coded as first differences along the bands (1.4-1.8 bytes a band on the shared cubes,
+instead of 4); the first
+``k`` eigenvectors, each quantised with its own number of fractional bits and range-coded (each
+column directly or as first differences, whichever is cheaper); and the codestream.  The bits
+of eigenvector j follow its variance: quantising it moves about ``var_j * (bands - k) * 4**-b / 12``
+of energy per pixel out of the kept subspace, and equal leaks per column, summing to 2 % of the
+coding MSE, are the rate-optimal choice (:func:`column_bits`; ``basis_bits=N`` fixes them
+instead).  Coefficients are computed with the least-squares inverse of the *quantised* basis
+and each PC image is scaled by its quantised eigenvector's norm, so neither basis quantisation
+nor PCRD's MSE bookkeeping is biased.
 
 The number of kept components is a function of the rate: on small scenes the basis (bands x k
 entries) is a large share of a low-rate budget, so the encoder searches ``k`` (coarse geometric
@@ -48,24 +54,34 @@ from .pca import klt
 
 _LEN = struct.Struct("<I")
 _SET = _bits.N_EXPGOLOMB_MODELS
-_N_SETS = 8  # basis contexts: (column 0, 1, 2, >=3) x (raw, differenced)
+_N_SETS = 10  # contexts: 0 means, 1 column bits and flags, 2..9 basis (column 0, 1, 2, >=3) x (raw, diff)
+_MAX_BITS = 24
+_MIN_AUTO_BITS = 6  # coarser eigenvectors lose their shape (a 198-band unit vector has entries ~0.07)
+LEAK_SHARE = 0.02  # auto basis precision: basis quantisation may add this share of the coding MSE
+_MEAN_STEPS = 1 << 16  # band means are quantised to 2**-16 of the cube's magnitude (power of two)
 
 
 # --------------------------------------------------------------------------------------------
-# Basis coding (range coder of hsibench.codecs._bits)
+# Side information: band means and eigenvectors, range-coded (hsibench.codecs._bits)
 # --------------------------------------------------------------------------------------------
 
 
 @njit(cache=True)
-def _basis_encode(basis_q, diff):
+def _side_encode(mean_q, bits, diff, basis_q):
     bands, k = basis_q.shape
     models = np.zeros((_SET * _N_SETS, 3), dtype=np.uint16)
     models[:, 0] = 32768
     models[:, 1] = 32768
     s = _bits.enc_new()
-    buf = np.zeros(16 + 8 * bands * k + 8, dtype=np.uint8)
+    buf = np.zeros(64 + 10 * (bands * (k + 1) + 2 * k), dtype=np.uint8)
+    prev = np.int64(0)
+    for b in range(bands):  # means: first differences along the bands (spectra are smooth)
+        _bits.enc_signed(s, buf, models, 0, mean_q[b] - prev)
+        prev = mean_q[b]
     for c in range(k):
-        base = _SET * (2 * min(c, 3) + (1 if diff[c] else 0))
+        _bits.enc_signed(s, buf, models, _SET, bits[c])
+        _bits.enc_signed(s, buf, models, _SET, 1 if diff[c] else 0)
+        base = _SET * (2 + 2 * min(c, 3) + (1 if diff[c] else 0))
         prev = np.int64(0)
         for b in range(bands):
             v = basis_q[b, c]
@@ -76,44 +92,79 @@ def _basis_encode(basis_q, diff):
 
 
 @njit(cache=True)
-def _basis_decode(data, bands, k, diff):
+def _side_decode(data, bands, k):
     models = np.zeros((_SET * _N_SETS, 3), dtype=np.uint16)
     models[:, 0] = 32768
     models[:, 1] = 32768
     s = _bits.dec_new(data)
+    mean_q = np.zeros(bands, dtype=np.int64)
+    bits = np.zeros(k, dtype=np.int64)
     basis_q = np.zeros((bands, k), dtype=np.int64)
+    prev = np.int64(0)
+    for b in range(bands):
+        prev += _bits.dec_signed(s, data, models, 0)
+        mean_q[b] = prev
     for c in range(k):
-        base = _SET * (2 * min(c, 3) + (1 if diff[c] else 0))
+        bits[c] = _bits.dec_signed(s, data, models, _SET)
+        diff = _bits.dec_signed(s, data, models, _SET)
+        if bits[c] < 0 or bits[c] > _MAX_BITS or diff < 0 or diff > 1 or _bits.dec_exhausted(s, data):
+            return mean_q, bits, basis_q, False
+        base = _SET * (2 + 2 * min(c, 3) + diff)
         prev = np.int64(0)
         for b in range(bands):
             v = _bits.dec_signed(s, data, models, base)
-            if diff[c]:
+            if diff:
                 v += prev
             basis_q[b, c] = v
             prev = v
-    return basis_q, _bits.dec_exhausted(s, data)
+    return mean_q, bits, basis_q, not _bits.dec_exhausted(s, data)
 
 
-def code_basis(basis_q: np.ndarray) -> bytes:
-    """Range-code an integer basis ``(bands, k)``: flags (differenced or not) then the entries."""
-    k = basis_q.shape[1]
-    if k == 0:
-        return b""
+def code_side(mean_q: np.ndarray, bits: np.ndarray, basis_q: np.ndarray) -> bytes:
+    """Range-code quantised means ``(bands,)``, per-column bits ``(k,)`` and basis ``(bands, k)``.
+
+    Each column is coded directly or as first differences along the bands, whichever the
+    encoder estimates cheaper (the flag is coded with it).
+    """
     cost = lambda a: np.log2(1.0 + np.abs(a)).sum(axis=0)  # noqa: E731
     diff = cost(np.diff(basis_q, axis=0, prepend=0)) < cost(basis_q)
-    return np.packbits(diff.astype(np.uint8)).tobytes() + _basis_encode(basis_q.astype(np.int64), diff).tobytes()
+    return _side_encode(
+        mean_q.astype(np.int64), bits.astype(np.int64), diff, np.ascontiguousarray(basis_q, dtype=np.int64)
+    ).tobytes()
 
 
-def decode_basis(data: bytes, bands: int, k: int) -> np.ndarray:
-    """Inverse of :func:`code_basis`."""
-    nflag = (k + 7) // 8
-    if len(data) < nflag:
-        raise CorruptDataError("the pca_jpeg2000 basis is truncated")
-    diff = np.unpackbits(np.frombuffer(data[:nflag], dtype=np.uint8))[:k].astype(np.bool_)
-    basis_q, exhausted = _basis_decode(np.frombuffer(data[nflag:], dtype=np.uint8), bands, k, diff)
-    if exhausted:
-        raise CorruptDataError("the pca_jpeg2000 basis ends early")
-    return basis_q
+def decode_side(data: bytes, bands: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inverse of :func:`code_side`; CorruptDataError when the data are short or invalid."""
+    mean_q, bits, basis_q, ok = _side_decode(np.frombuffer(data, dtype=np.uint8), bands, k)
+    if not ok:
+        raise CorruptDataError("the pca_jpeg2000 means and basis are truncated or invalid")
+    return mean_q, bits, basis_q
+
+
+def column_bits(vals: np.ndarray, k: int, bands: int, mse: float) -> np.ndarray:
+    """Fractional bits of each kept eigenvector so that basis quantisation costs ~2 % of ``mse``.
+
+    Quantising eigenvector j with step 2**-b moves span energy of about
+    ``vals[j] * (bands - k) * 4**-b / 12`` per pixel out of the kept subspace (measured on the
+    shared cubes to within 10 %).  Equal leaks per column are rate-optimal (every column costs
+    ``bands`` bits per extra bit); their sum is set to LEAK_SHARE of the coding MSE per voxel.
+    """
+    lam = np.maximum(np.asarray(vals[:k], dtype=np.float64), 1e-30)
+    per_column = LEAK_SHARE * max(mse, 1e-30) * bands / max(k, 1)
+    b = 0.5 * np.log2(lam * max(bands - k, 1) / (12.0 * per_column))
+    return np.clip(np.ceil(b), _MIN_AUTO_BITS, 20).astype(np.int64)
+
+
+def mean_exponent(mean: np.ndarray, cube_range: float) -> int:
+    """Power-of-two step for the band means: 2**-16 of the larger of the range and the means."""
+    ref = max(float(np.max(np.abs(mean))), float(cube_range), 1e-30)
+    return int(math.floor(math.log2(ref / _MEAN_STEPS)))
+
+
+def column_norms(basis: np.ndarray) -> np.ndarray:
+    """Norms of the quantised eigenvectors: PC images are scaled by them so coded MSE = cube MSE."""
+    n = np.linalg.norm(basis, axis=0)
+    return np.where(n > 0, n, 1.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,8 +184,8 @@ class PCAJPEG2000(Codec):
             check=lambda v: v >= 0, check_doc="a count >= 0",
         ),
         "basis_bits": Param(
-            int, 12, "fractional bits of the stored eigenvectors", check=lambda v: 4 <= v <= 20,
-            check_doc="in 4..20",
+            int, None, "fractional bits of every stored eigenvector (default: per eigenvector, from its "
+            "variance and the coding error)", optional=True, check=lambda v: 2 <= v <= 20, check_doc="in 2..20",
         ),
         "resolutions": Param(
             int, None, "JPEG 2000 resolutions requested (default 6; see the jpeg2000 codec)", optional=True,
@@ -145,49 +196,47 @@ class PCAJPEG2000(Codec):
     def _encode(self, cube: np.ndarray, bpppb: float) -> bytes:
         imagecodecs_module()
         rows, cols, bands = cube.shape
-        res = self.config["resolutions"] or auto_resolutions(rows, cols)
         pixels = cube.reshape(-1, bands).astype(np.float64)
         mean, vals, vecs = klt(pixels)
-        mean = mean.astype(np.float32)
-        search = _Search(self, cube, pixels - mean.astype(np.float64), vecs, res, bpppb)
+        exp = mean_exponent(mean, float(pixels.max() - pixels.min()))
+        mean_q = np.rint(mean / 2.0**exp).astype(np.int64)
+        search = _Search(self, cube, pixels - mean_q * 2.0**exp, mean_q, exp, vals, vecs, bpppb)
         want = self.config["components"]
         best = search.best_for(min(want, bands)) if want is not None else search.best_over_k(bands)
+        best = search.refine(best)
         if best is None:
+            smallest = search.smallest()
             raise InvalidRateError(
                 f"the target rate is below the smallest pca_jpeg2000 stream for this cube: "
-                f"{8 * search.fixed(0) / cube.size:.4g} bpppb ({search.fixed(0)} bytes: header and band means)"
+                f"{8 * smallest / cube.size:.4g} bpppb ({smallest} bytes: header and band means)"
             )
-        sse, k, params, body, level = best
-        self.info = {"components": k, "quality_db": level,
-                     "spatial_levels": decomposition_levels(body[_LEN.size + len(search.basis(k)[1]):]) if k else 0,
-                     "basis_bytes": len(search.basis(k)[1]) if k else 0}
-        payload = mean.astype("<f4").tobytes() + body
-        return self._pack(cube, params, payload)
+        sse, k, params, body, info = best
+        self.info = info
+        return self._pack(cube, params, body)
 
     def _decode(self, header: Header, payload: bytes, **_: Any) -> np.ndarray:
         rows, cols, bands = header.shape
         p = header.params
         try:
-            k, bb = int(p["k"]), int(p["basis_bits"])
+            k, exp = int(p["k"]), int(p["mean_exp"])
             offset, scale = float(p.get("offset", 0.0)), float(p.get("scale", 1.0))
         except (KeyError, TypeError, ValueError):
             raise CorruptDataError("the pca_jpeg2000 header lacks its parameters") from None
-        if not (0 <= k <= bands and 4 <= bb <= 20 and math.isfinite(scale) and scale > 0):
+        if not (0 <= k <= bands and -1100 < exp < 1100 and math.isfinite(scale) and scale > 0):
             raise CorruptDataError("the pca_jpeg2000 header has invalid parameters")
-        if len(payload) < 4 * bands + _LEN.size:
-            raise CorruptDataError("the pca_jpeg2000 payload is too short for its band means")
-        mean = np.frombuffer(payload, dtype="<f4", count=bands).astype(np.float64)
-        pos = 4 * bands
-        (nbasis,) = _LEN.unpack_from(payload, pos)
-        pos += _LEN.size
-        if pos + nbasis > len(payload):
-            raise CorruptDataError("the pca_jpeg2000 basis is truncated")
-        recon = np.broadcast_to(mean, (rows * cols, bands)).copy()
+        if len(payload) < _LEN.size:
+            raise CorruptDataError("the pca_jpeg2000 payload is too short")
+        (nside,) = _LEN.unpack_from(payload, 0)
+        if _LEN.size + nside > len(payload):
+            raise CorruptDataError("the pca_jpeg2000 means and basis are truncated")
+        mean_q, bits, basis_q = decode_side(payload[_LEN.size : _LEN.size + nside], bands, k)
+        recon = np.broadcast_to(mean_q * 2.0**exp, (rows * cols, bands)).copy()
+        rest = payload[_LEN.size + nside :]
         if k:
-            basis = decode_basis(payload[pos : pos + nbasis], bands, k) / float(1 << bb)
-            q = decode_components(payload[pos + nbasis :], k, rows, cols)
-            recon += from_int(q.reshape(k, -1).T, offset, scale) @ basis.T
-        elif pos + nbasis != len(payload):
+            basis = basis_q / 2.0 ** bits[None, :]
+            q = decode_components(rest, k, rows, cols)
+            recon += (from_int(q.reshape(k, -1).T, offset, scale) / column_norms(basis)) @ basis.T
+        elif rest:
             raise CorruptDataError("unexpected bytes after a pca_jpeg2000 stream without components")
         return recon.reshape(rows, cols, bands)
 
@@ -195,64 +244,91 @@ class PCAJPEG2000(Codec):
 class _Search:
     """Rate fit for one component count, and the search over component counts."""
 
-    def __init__(self, codec: PCAJPEG2000, cube: np.ndarray, centred: np.ndarray, vecs, res, bpppb):
-        self.codec, self.cube, self.centred, self.vecs, self.res = codec, cube, centred, vecs, res
+    def __init__(self, codec: PCAJPEG2000, cube, centred, mean_q, exp, vals, vecs, bpppb):
+        self.codec, self.cube, self.centred, self.mean_q, self.exp = codec, cube, centred, mean_q, exp
+        self.vals, self.vecs = vals, vecs
         self.rows, self.cols, self.bands = cube.shape
-        self.bb = codec.config["basis_bits"]
+        self.res = codec.config["resolutions"] or auto_resolutions(self.rows, self.cols)
         self.budget = budget_bytes(bpppb, cube.shape)
         self.total = float(np.einsum("ij,ij->", centred, centred))
+        self.tail = np.concatenate([np.cumsum(vals[::-1])[::-1], [0.0]])  # variance beyond k (per pixel)
         self.cache: dict[int, tuple | None] = {}
-        self._basis: dict[int, tuple] = {}
+        self.bits_used: dict[int, np.ndarray] = {}
+        self.best_mse: float | None = None  # lowest coding MSE per voxel seen: sets the basis precision
         self.last_level: float | None = None  # warm start of the rate search for the next k
 
-    def basis(self, k: int) -> tuple[np.ndarray, bytes]:
-        """Quantised basis (float) and its coded bytes for the first ``k`` eigenvectors."""
-        if k not in self._basis:
-            q = np.rint(self.vecs[:, :k] * float(1 << self.bb)).astype(np.int64)
-            self._basis[k] = (q / float(1 << self.bb), code_basis(q))
-        return self._basis[k]
+    def bits_for(self, k: int) -> np.ndarray:
+        if self.codec.config["basis_bits"] is not None:
+            return np.full(k, self.codec.config["basis_bits"], dtype=np.int64)
+        mse = self.tail[k] / self.bands
+        if self.best_mse is not None:
+            mse = max(mse, self.best_mse)
+        return column_bits(self.vals, k, self.bands, mse)
 
-    def params(self, k: int, offset: float = 0.0, scale: float = 1.0) -> dict:
-        p: dict[str, Any] = {"k": k, "basis_bits": self.bb}
+    def _params(self, k: int, offset: float = 0.0, scale: float = 1.0) -> dict:
+        p: dict[str, Any] = {"k": k, "mean_exp": self.exp}
         if k:
             p.update(offset=offset, scale=scale)
         return p
 
-    def fixed(self, k: int, offset: float = 0.0, scale: float = 1.0) -> int:
-        """Container header + means + basis bytes for ``k`` components."""
-        header = self.codec._header_size(self.cube, self.params(k, offset, scale))
-        return header + 4 * self.bands + _LEN.size + (len(self.basis(k)[1]) if k else 0)
+    def smallest(self) -> int:
+        """Bytes of the stream without components (header and band means)."""
+        side = code_side(self.mean_q, np.zeros(0), np.zeros((self.bands, 0)))
+        return self.codec._header_size(self.cube, self._params(0)) + _LEN.size + len(side)
+
+    def evaluate(self, k: int, bits: np.ndarray):
+        """(sse, k, params, payload, info) of the best stream with these settings, or None."""
+        basis_q = np.rint(self.vecs[:, :k] * 2.0 ** bits[None, :]).astype(np.int64)
+        basis = basis_q / 2.0 ** bits[None, :]
+        side = code_side(self.mean_q, bits, basis_q)
+        head = _LEN.pack(len(side)) + side
+        info = {"components": k, "quality_db": None, "spatial_levels": 0, "side_bytes": len(side),
+                "basis_bits": [int(bits.min()), int(bits.max())] if k else []}
+        if k == 0:
+            params = self._params(0)
+            if self.codec._header_size(self.cube, params) + len(head) > self.budget:
+                return None
+            return (self.total, 0, params, head, info)
+        norms = column_norms(basis)
+        coeffs = self.centred @ np.linalg.pinv(basis).T * norms
+        q, offset, scale = to_int16(coeffs)
+        imgs = np.ascontiguousarray(q.T.reshape(k, self.rows, self.cols))
+        params = self._params(k, offset, scale)
+        fixed = self.codec._header_size(self.cube, params) + len(head)
+        if fixed >= self.budget:
+            return None
+        try:
+            streams, level = fit_rate(
+                lambda lv: encode_components(imgs, lv, self.res),
+                self.budget - fixed, "pca_jpeg2000", fixed, self.cube.size, start=self.last_level,
+            )
+        except InvalidRateError:
+            return None
+        self.last_level = level
+        qhat = decode_components(streams, k, self.rows, self.cols)
+        err = self.centred - (from_int(qhat.reshape(k, -1).T, offset, scale) / norms) @ basis.T
+        sse = float(np.einsum("ij,ij->", err, err))
+        mse = sse / self.cube.size
+        self.best_mse = mse if self.best_mse is None else min(self.best_mse, mse)
+        info.update(quality_db=level, spatial_levels=decomposition_levels(streams))
+        return (sse, k, params, head + streams, info)
 
     def best_for(self, k: int):
-        """(sse, k, params, body, level) of the best stream with ``k`` components, or None."""
-        if k in self.cache:
-            return self.cache[k]
-        result = None
-        if k == 0:
-            if self.fixed(0) <= self.budget:
-                result = (self.total, 0, self.params(0), _LEN.pack(0), None)
-        else:
-            basis, coded = self.basis(k)
-            if self.fixed(k) < self.budget:
-                coeffs = self.centred @ basis @ np.linalg.inv(basis.T @ basis)
-                q, offset, scale = to_int16(coeffs)
-                imgs = np.ascontiguousarray(q.T.reshape(k, self.rows, self.cols))
-                fixed = self.fixed(k, offset, scale)
-                try:
-                    streams, level = fit_rate(
-                        lambda lv: encode_components(imgs, lv, self.res),
-                        self.budget - fixed, "pca_jpeg2000", fixed, self.cube.size, start=self.last_level,
-                    )
-                    self.last_level = level
-                except InvalidRateError:
-                    streams = None
-                if streams is not None:
-                    qhat = decode_components(streams, k, self.rows, self.cols)
-                    err = self.centred - from_int(qhat.reshape(k, -1).T, offset, scale) @ basis.T
-                    body = _LEN.pack(len(coded)) + coded + streams
-                    result = (float(np.einsum("ij,ij->", err, err)), k, self.params(k, offset, scale), body, level)
-        self.cache[k] = result
-        return result
+        if k not in self.cache:
+            self.bits_used[k] = self.bits_for(k)
+            self.cache[k] = self.evaluate(k, self.bits_used[k])
+        return self.cache[k]
+
+    def refine(self, best):
+        """Re-fit the chosen ``k`` with the basis precision that its own coding error calls for."""
+        if best is None or best[1] == 0:
+            return best
+        k = best[1]
+        bits = self.bits_for(k)
+        if np.array_equal(bits, self.bits_used.get(k)):
+            return best
+        again = self.evaluate(k, bits)
+        return again if again is not None and again[0] < best[0] else best
 
     def _sse(self, k: int) -> float:
         r = self.best_for(k)
