@@ -13,6 +13,7 @@ This module does not import torch at import time: ``import hsibench.codecs`` wor
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any
 
@@ -37,8 +38,8 @@ FORMAT = 1
 CUDA_EPOCHS = 15000  # the paper's
 CUDA_LR = 5e-4  # the paper's
 CPU_LR = 5e-3  # ten times the paper's: the CPU's few hundred epochs do not converge at 5e-4
-CPU_WORK_MACS = 2.0e11  # CPU default epochs: this many multiply-accumulates (fwd + 2x bwd) in all
-CPU_EPOCHS_RANGE = (150, 2000)
+CPU_WORK_MACS = 1.0e11  # CPU default epochs: this many multiply-accumulates (fwd + 2x bwd) in all
+CPU_EPOCHS_RANGE = (300, 2000)  # and the rate search keeps networks small enough for 300 of them
 CPU_TIME_BUDGET_S = 20.0  # CPU safety net per encode; recorded in info when it stops training early
 SMALL_STEP_MACS = 2e7  # below this many MACs per training step the CPU trains single-threaded
 QMAX_STEPS = (127, 111, 95, 79, 63, 47, 31, 23, 15, 11, 7, 5, 3, 2, 1)
@@ -94,7 +95,7 @@ class GNNCodec(Codec):
         "prune_rounds": Param(int, 3, "prune-and-retrain rounds", _positive, "> 0"),
         "log_every": Param(int, 0, "training-curve interval in epochs (0: about 100 points)", lambda v: v >= 0, ">= 0"),
         "progress": Param(bool, True, "progress bar on stderr (also off when not a terminal or HSIBENCH_NO_PROGRESS is set)"),
-        "threads": Param(int, None, "torch CPU threads while encoding (auto: 1 for tiny networks, else torch's)", _positive, "> 0", optional=True),
+        "threads": Param(int, None, "torch CPU threads while encoding (auto: 1 for tiny networks, else half the cores, at most 4)", _positive, "> 0", optional=True),
     }
 
     def __init__(self, **params: Any):
@@ -172,7 +173,16 @@ class GNNCodec(Codec):
         widest = Structure(8, 256, 0.6667, "float32")
         header_est = self._header_size(cube, self._header_params(lo, hi, widest, 127, grid) | {"qmax": 127})
         fixed = {k: cfg[k] for k in ("blocks", "channels", "prune", "weights")}
-        st, smallest = search(geo, budget - header_est, **fixed)
+        torch = _torch()
+        device = cfg["device"]
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        elif device == "cuda" and not torch.cuda.is_available():
+            raise InvalidParameterError("gnn[device=cuda]: no CUDA device is available to torch; use device=cpu or auto")
+        batch = min(cfg["tile_batch"], geo.n_tiles)
+        # on the CPU with default epochs, keep networks small enough to get CPU_MIN_EPOCHS steps
+        cap = CPU_WORK_MACS / CPU_EPOCHS_RANGE[0] / batch if device == "cpu" and cfg["epochs"] is None else None
+        st, smallest = search(geo, budget - header_est, **fixed, max_step_macs=cap)
         if st is None:
             need = header_est + payload_size(geo, smallest)
             raise InvalidRateError(
@@ -182,15 +192,8 @@ class GNNCodec(Codec):
                 f"ask for at least that rate{' or leave more choices to the search' if any(v is not None for v in fixed.values()) else ''}"
             )
 
-        torch = _torch()
         from .train import TrainConfig, Trainer, oom_types
 
-        device = cfg["device"]
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        elif device == "cuda" and not torch.cuda.is_available():
-            raise InvalidParameterError("gnn[device=cuda]: no CUDA device is available to torch; use device=cpu or auto")
-        batch = min(cfg["tile_batch"], geo.n_tiles)
         if cfg["epochs"] is not None:
             epochs = cfg["epochs"]
         elif device == "cuda":
@@ -226,8 +229,10 @@ class GNNCodec(Codec):
         )
         threads_before = torch.get_num_threads()
         threads = cfg["threads"]
-        if threads is None and device == "cpu" and 3 * macs_per_image(geo, st) * batch < SMALL_STEP_MACS:
-            threads = 1  # tiny steps: thread hand-offs cost more than they save (20x on a loaded 2-core box)
+        if threads is None and device == "cpu":
+            # intra-op threads pay off only for big steps on an idle machine; on a shared 2-core box
+            # two threads ran 2-20x slower than one, so the default is at most half the cores
+            threads = 1 if 3 * macs_per_image(geo, st) * batch < SMALL_STEP_MACS else max(1, min(4, (os.cpu_count() or 2) // 2))
         if threads:
             torch.set_num_threads(threads)
         t0 = time.perf_counter()

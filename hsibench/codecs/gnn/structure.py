@@ -157,6 +157,7 @@ def search(
     channels: int | None = None,
     prune: float | None = None,
     weights: str | None = None,
+    max_step_macs: float | None = None,
 ) -> tuple[Structure | None, Structure]:
     """Pick the structure whose stored size is closest to ``budget_payload`` from below.
 
@@ -166,7 +167,9 @@ def search(
     another one has that many.  Sizes within ``NEAR`` of the largest fitting size are treated as equally close,
     and among those a prior decides: 8-bit before half before single precision (more
     parameters per byte), then less pruning, then blocks nearest the paper's 4, then more
-    channels.  Returns ``(best or None, smallest)``; ``smallest`` is the cheapest structure
+    channels.  ``max_step_macs`` (the CPU's default compute budget) caps the channels a search
+    may choose so that a training step costs at most that many MACs per image; the stored size
+    is then below the budget by more than usual.  Returns ``(best or None, smallest)``; ``smallest`` is the cheapest structure
     allowed by the fixed choices, for the error message when nothing fits.
     """
     top = max_blocks(geo)
@@ -174,6 +177,8 @@ def search(
     prune_opts = [prune] if prune is not None else list(PRUNE_CHOICES)
     prec_opts = [weights] if weights is not None else list(PRECISIONS)
     chan_opts = [channels] if channels is not None else None
+    if channels is not None:
+        max_step_macs = None  # the user's channels are kept whatever they cost
 
     fitting: list[tuple[int, Structure]] = []
     smallest: tuple[int, Structure] | None = None
@@ -181,6 +186,8 @@ def search(
         for pr in prune_opts:
             for w in prec_opts:
                 def size_of(c: int) -> int:
+                    if c > 1 and max_step_macs is not None and 3 * macs_per_image(geo, Structure(b, c, pr, w)) > max_step_macs:
+                        return 1 << 62  # over the compute cap: treated as too big
                     return payload_size(geo, Structure(b, c, pr, w))
 
                 lo_c = chan_opts[0] if chan_opts else 1
