@@ -232,7 +232,7 @@ def _repack(data: bytes, **changes) -> bytes:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"t": 31}, {"t": -2}, {"e": 5000}, {"l": [40, 3]}, {"l": [2, -1]}, {"l": [2]}, {"k": "wavelet"}, {"ac": 3},
+    [{"t": 31}, {"t": -2}, {"e": 5000}, {"e": -1100}, {"e": -995}, {"l": [40, 3]}, {"l": [2, -1]}, {"l": [2]}, {"k": "wavelet"}, {"ac": 3},
      {"l": ["2", 2]}, {"r": [5, 1]}, {"m": "x"}, {"r": None}],
 )
 def test_crc_valid_but_impossible_header_is_rejected(changes):

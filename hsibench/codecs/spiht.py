@@ -50,7 +50,10 @@ from . import _wavelet
 from .base import Codec, Header, Param, budget_bytes, register, unpack
 
 _MAG_BITS = 30  # magnitudes are scaled below 2^30: int32 with room for the reconstruction
-_MAX_SCALE_EXP = 1100  # float64 spans 2^-1074 .. 2^1024: any larger exponent is corrupt
+# float64 spans 2^-1074 .. 2^1024, so a valid scale exponent e = 30 - exponent(max |c|) lies in
+# [30 - 1024, 30 + 1074]; anything outside comes from a corrupt (or foreign) header
+_MIN_SCALE_EXP = _MAG_BITS - 1024
+_MAX_SCALE_EXP = _MAG_BITS + 1074
 
 
 # ------------------------------------------------------------------------------------------
@@ -400,7 +403,7 @@ class SPIHT(Codec):
         rows, cols, bands = header.shape
         p = header.params
         kind, sl, tl, ac, e, top, mean, lo, hi = _read_params(header.params)
-        if not (-1 <= top < _MAG_BITS and abs(e) <= _MAX_SCALE_EXP):
+        if not (-1 <= top < _MAG_BITS and _MIN_SCALE_EXP <= e <= _MAX_SCALE_EXP):
             raise CorruptDataError(f"spiht stream header has out-of-range bit planes or scale: {p}")
         shape = (bands, rows, cols)
         try:
