@@ -46,7 +46,8 @@ MAX_CHILDREN = 512  # 7 relations x 3x3x3 (orphan adoption) is the worst case: 1
 
 # context families, each ``ncls`` classes wide times the states noted
 N_NB = 3  # significant 6-neighbours: 0, 1, 2+
-CTX_PER_CLASS = N_NB + N_NB + 2 * N_NB + 2 + 2  # LIP sig, child sig, D(i), L(i), refinement
+N_SIGN = 27  # sign contexts: the sign vote of the significant neighbours along each axis (-, 0, +)^3
+CTX_PER_CLASS = N_NB + N_NB + 2 * N_NB + 2 + 2 + N_SIGN  # LIP sig, child sig, D(i), L(i), refinement, sign
 
 
 # ------------------------------------------------------------------------------------------
@@ -218,6 +219,22 @@ def _nb(lp, nn, sy, sz, i):
 
 
 @njit(cache=True, inline="always")
+def _vote(lp, neg, nn, i, step):
+    """Sign vote of the two significant neighbours at +-step: 0 negative, 1 none/tie, 2 positive."""
+    v = 0
+    if i >= step and lp[i - step] >= 0:
+        v += -1 if neg[i - step] else 1
+    if i + step < nn and lp[i + step] >= 0:
+        v += -1 if neg[i + step] else 1
+    return 0 if v < 0 else (2 if v > 0 else 1)
+
+
+@njit(cache=True, inline="always")
+def _sign_ctx(lp, neg, nn, sy, sz, i):
+    return _vote(lp, neg, nn, i, 1) + 3 * _vote(lp, neg, nn, i, sy) + 9 * _vote(lp, neg, nn, i, sz)
+
+
+@njit(cache=True, inline="always")
 def _bitlen(v):
     """Bit length of a non-negative integer below 2^32 (binary search)."""
     n = 0
@@ -267,9 +284,9 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls
     """
     decoding = mode == MODE_DEC_AC or mode == MODE_DEC_RAW
     ac = mode == MODE_ENC_AC or mode == MODE_DEC_AC
-    need_ss = 3 if ac else 2  # significance + sign
+    need_ss = 4 if ac else 2  # significance + sign
     need_1 = 2 if ac else 1
-    need_sign = 1
+    need_sign = 2 if ac else 1
     blo = tree[4]
     bhi = tree[5]
     nn = nz * ny * nx
@@ -280,6 +297,7 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls
     base_d = 2 * ncls * N_NB
     base_l = 4 * ncls * N_NB
     base_r = base_l + 2 * ncls
+    base_s = base_r + 2 * ncls
 
     # lists: LIP, LSP (each at most every coefficient), LIS (each node at most once as A, once as B)
     npar = 0
@@ -320,7 +338,7 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls
             stats[8] += bit
             if bit:
                 stats[5] += 1
-                sg = _bypass(mode, s, buf, neg[i])
+                sg = _code(mode, s, buf, models, base_s + ccls[i] * N_SIGN + _sign_ctx(lp, neg, nn, sy, sz, i), neg[i])
                 lp[i] = n
                 if decoding:
                     mag[i] = 1 << n
@@ -374,7 +392,7 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls
                         stats[1] += 1
                         stats[9] += kb
                     if kb:
-                        sg = _bypass(mode, s, buf, neg[k])
+                        sg = _code(mode, s, buf, models, base_s + ccls[k] * N_SIGN + _sign_ctx(lp, neg, nn, sy, sz, k), neg[k])
                         stats[5] += 1
                         lp[k] = n
                         if decoding:
