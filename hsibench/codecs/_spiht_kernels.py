@@ -45,7 +45,7 @@ MODE_ENC_AC, MODE_DEC_AC, MODE_ENC_RAW, MODE_DEC_RAW = 0, 1, 2, 3
 MAX_CHILDREN = 512  # 7 relations x 3x3x3 (orphan adoption) is the worst case: 189
 
 # context families, each ``ncls`` classes wide times the states noted
-N_NB = 3  # significant 6-neighbours: 0, 1, 2+
+N_NB = 9  # significant neighbours: spatial 0, 1, 2+ times spectral 0, 1, 2
 N_SIGN = 27  # sign contexts: the sign vote of the significant neighbours along each axis (-, 0, +)^3
 CTX_PER_CLASS = N_NB + N_NB + 2 * N_NB + 2 + 2 + N_SIGN  # LIP sig, child sig, D(i), L(i), refinement, sign
 
@@ -196,7 +196,8 @@ def _bypass(mode, s, buf, bit):
 
 @njit(cache=True, inline="always")
 def _nb(lp, nn, sy, sz, i):
-    """Context state from the significance of the six neighbours in the flat array: 0, 1 or 2+.
+    """Context state from the significance of the neighbours in the flat array: the count of
+    the four spatial ones (0, 1, 2+) times that of the two spectral ones (0, 1, 2).
 
     Neighbours are taken by flat offset (+-1, +-cols, +-rows*cols) and only bounded by the
     array, so a row's last voxel sees the next row's first: harmless for a context, and
@@ -211,11 +212,12 @@ def _nb(lp, nn, sy, sz, i):
         c += 1
     if i + sy < nn and lp[i + sy] >= 0:
         c += 1
+    z = 0
     if i >= sz and lp[i - sz] >= 0:
-        c += 1
+        z += 1
     if i + sz < nn and lp[i + sz] >= 0:
-        c += 1
-    return min(c, 2)
+        z += 1
+    return min(c, 2) + 3 * z
 
 
 @njit(cache=True, inline="always")
