@@ -41,9 +41,18 @@ def _save_png(path: str, panels: list[np.ndarray], titles: list[str]) -> None:
     fig.savefig(path, dpi=110)
 
 
+def load_cube(spec: str) -> np.ndarray:
+    """A ``.npy`` path, or an hsibench dataset spec such as ``synthetic`` (the run's default cube)."""
+    if spec.endswith(".npy"):
+        return np.load(spec)
+    from hsibench import datasets
+
+    return datasets.load(spec).cube
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cube", default=str(DEFAULT_CUBE))
+    ap.add_argument("--cube", default=str(DEFAULT_CUBE), help="a .npy file or an hsibench dataset spec, e.g. synthetic")
     ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--key", type=int, default=20201103)
     ap.add_argument("--tile", type=int, default=50)
@@ -52,9 +61,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--png", default="gnn_tiles_band060.png")
     ap.add_argument("--skip-key", action="store_true")
+    ap.add_argument("--skip-tiles", action="store_true")
     args = ap.parse_args()
 
-    cube = np.load(args.cube)
+    cube = load_cube(args.cube)
     r = float(cube.max()) - float(cube.min())
     common = f"{args.structure},epochs={args.epochs},threads={args.threads},progress=false,time_budget_s=100000"
     print(f"cube {args.cube} {cube.shape}; {common}")
@@ -70,6 +80,8 @@ def main() -> None:
         print(f"key: right key {right:.2f} dB at {8 * len(data) / cube.size:.4f} bpppb; wrong keys "
               f"{', '.join(f'{w:.2f}' for w in wrong)} dB; smallest gap {right - max(wrong):.2f} dB")
 
+    if args.skip_tiles:
+        return
     codec = codecs.get(f"gnn[{common},tile={args.tile}]")
     data = codec.encode(cube, bpppb=16.0)
     out = codecs.get("gnn").decode(data)

@@ -22,9 +22,18 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_CUBE = HERE.parents[1] / "shared" / "data" / "paviaU_sub50x50.npy"
 
 
+def load_cube(spec: str) -> np.ndarray:
+    """A ``.npy`` path, or an hsibench dataset spec such as ``synthetic`` (the run's default cube)."""
+    if spec.endswith(".npy"):
+        return np.load(spec)
+    from hsibench import datasets
+
+    return datasets.load(spec).cube
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cube", default=str(DEFAULT_CUBE))
+    ap.add_argument("--cube", default=str(DEFAULT_CUBE), help="a .npy file or an hsibench dataset spec, e.g. synthetic")
     ap.add_argument("--epochs", type=int, default=400)
     ap.add_argument("--powers", default="1,1.5,2,3")
     ap.add_argument("--seeds", default="0,1")
@@ -32,7 +41,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
 
-    cube = np.load(args.cube)
+    cube = load_cube(args.cube)
     lo, hi = float(cube.min()), float(cube.max())
     norm = 2.0 * (cube.astype(np.float64) - lo) / (hi - lo) - 1.0
     seeds = [int(s) for s in args.seeds.split(",")]

@@ -26,9 +26,18 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_CUBE = HERE.parents[1] / "shared" / "data" / "jasper_ridge.npy"
 
 
+def load_cube(spec: str) -> np.ndarray:
+    """A ``.npy`` path, or an hsibench dataset spec such as ``synthetic`` (the run's default cube)."""
+    if spec.endswith(".npy"):
+        return np.load(spec)
+    from hsibench import datasets
+
+    return datasets.load(spec).cube
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cube", default=str(DEFAULT_CUBE))
+    ap.add_argument("--cube", default=str(DEFAULT_CUBE), help="a .npy file or an hsibench dataset spec, e.g. synthetic")
     ap.add_argument("--epochs", type=int, default=250)
     ap.add_argument("--channels", type=int, default=16)
     ap.add_argument("--blocks", default="2,3,4")
@@ -38,7 +47,7 @@ def main() -> None:
     ap.add_argument("--out", default="gnn_structures.jsonl")
     args = ap.parse_args()
 
-    cube = np.load(args.cube)
+    cube = load_cube(args.cube)
     r = float(cube.max()) - float(cube.min())
     have_speck = "speck" in codecs.names()
     rows = []
