@@ -47,7 +47,7 @@ MAX_CHILDREN = 512  # 7 relations x 3x3x3 (orphan adoption) is the worst case: 1
 # context families, each ``ncls`` classes wide times the states noted
 N_NB = 9  # significant neighbours: spatial 0, 1, 2+ times spectral 0, 1, 2
 N_SIGN = 27  # sign contexts: the sign vote of the significant neighbours along each axis (-, 0, +)^3
-CTX_PER_CLASS = N_NB + N_NB + 2 * N_NB + 2 + 2 + N_SIGN  # LIP sig, child sig, D(i), L(i), refinement, sign
+CTX_PER_CLASS = N_NB + N_NB + 2 * N_NB + 3 + 2 + N_SIGN  # LIP sig, child sig, D(i), L(i), refinement, sign
 
 
 # ------------------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls
     base_child = ncls * N_NB
     base_d = 2 * ncls * N_NB
     base_l = 4 * ncls * N_NB
-    base_r = base_l + 2 * ncls
+    base_r = base_l + 3 * ncls
     base_s = base_r + 2 * ncls
 
     # lists: LIP, LSP (each at most every coefficient), LIS (each node at most once as A, once as B)
@@ -411,8 +411,16 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls
                     lis_t[end] = 1
                     end += 1
             else:  # type B: grandchildren and below L(i)
-                sig_self = 1 if lp[i] >= 0 else 0
-                c = base_l + cl * 2 + sig_self
+                x = i % nx
+                t = i // nx
+                y = t % ny
+                z = t // ny
+                cnt = _children(tree, ny, nx, z, y, x, _box(tree, z, y, x), out)
+                nsig = 0
+                for j in range(cnt):
+                    if lp[out[j]] >= 0:
+                        nsig += 1
+                c = base_l + cl * 3 + min(nsig, 2)
                 bit = _code(mode, s, buf, models, c, 0 if decoding else (1 if lbits[i] > n else 0))
                 stats[3] += 1
                 stats[11] += bit
@@ -421,11 +429,6 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls
                     lis_t[w] = 1
                     w += 1
                     continue
-                x = i % nx
-                t = i // nx
-                y = t % ny
-                z = t // ny
-                cnt = _children(tree, ny, nx, z, y, x, _box(tree, z, y, x), out)
                 for j in range(cnt):
                     k = out[j]
                     if kind[k] > 0:
