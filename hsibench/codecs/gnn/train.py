@@ -212,6 +212,10 @@ class Trainer:
         # CPU kernels are deterministic for a fixed thread count (tests check same bytes); CUDA's
         # bilinear-upsampling backward uses atomics and has no deterministic kernel.
         deterministic = not self.cuda
+        cudnn = torch.backends.cudnn
+        saved = (cudnn.benchmark, cudnn.allow_tf32)
+        if self.cuda:
+            cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest convolution once
         try:
             from tqdm.auto import tqdm
 
@@ -265,6 +269,8 @@ class Trainer:
             if st.weights == "int8":
                 qmax = int(choose_qmax([p.cpu().numpy() for p in deployed], mask_np))
 
+            if self.cuda:
+                cudnn.allow_tf32 = False  # the fine-tune sees the float32 arithmetic the CPU decoder uses
             if self.e_ft > 0:
                 specs = layout(geo, st)
                 leaves = [p.detach().clone().requires_grad_(True) for p in deployed]
@@ -301,6 +307,7 @@ class Trainer:
         finally:
             if self.pbar is not None:
                 self.pbar.close()
+            cudnn.benchmark, cudnn.allow_tf32 = saved
 
 
 @torch.no_grad()
