@@ -94,6 +94,22 @@ def test_odd_and_degenerate_shapes(shape):
     assert np.abs(out - x).max() <= 0.02 * (float(x.max()) - float(x.min())) + 1e-3
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.int8, np.uint8, np.int32, np.uint32, np.int64])
+def test_any_numeric_dtype(dtype):
+    x = make_cube(12, 10, 8, seed=1, dtype=np.float64)
+    x = (x / 20).astype(dtype) if np.dtype(dtype).itemsize == 1 else x.astype(dtype)
+    codec = codecs.get("speck")
+    out = codec.decode(codec.encode(x, bpppb=6.0))
+    assert psnr(x, out) > 40
+
+
+def test_non_contiguous_input(cube):
+    x = cube[::-1, :, ::2]
+    codec = codecs.get("speck")
+    np.testing.assert_array_equal(codec.decode(codec.encode(x, bpppb=1.0)),
+                                  codec.decode(codec.encode(np.ascontiguousarray(x), bpppb=1.0)))
+
+
 def test_constant_zero_and_constant_band_cubes(cube):
     codec = codecs.get("speck")
     zero = np.zeros((10, 12, 8), np.uint16)

@@ -65,6 +65,8 @@ def _round_out(v: float, up: bool) -> float:
 def band_major(cube: np.ndarray, offset: float = 0.0) -> np.ndarray:
     """A fresh C-contiguous float64 ``(bands, rows, cols)`` copy of a ``(rows, cols, bands)`` cube, minus ``offset``."""
     out = np.empty((cube.shape[2], cube.shape[0], cube.shape[1]), dtype=np.float64)
+    if cube.dtype.kind == "f" and cube.dtype.itemsize < 4:  # numba has no float16 arrays
+        cube = cube.astype(np.float32)
     WK.to_band_major(np.ascontiguousarray(cube), out, float(offset))
     return out
 
