@@ -360,14 +360,12 @@ class GNNCodec(Codec):
             if isinstance(exc, HsibenchError):
                 raise
             raise CorruptDataError(f"gnn stream header is incomplete or malformed ({exc!r})") from None
+        key = secrets.get("key")
         if keyed:
-            key = secrets.get("key")
             if key is None:
                 raise KeyRequiredError("this gnn stream is keyed: decode it with decode(data, key=<the integer key>)")
             if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
                 raise InvalidParameterError(f"a gnn key is an integer; got {type(key).__name__}")
-            latents = latent_codes(int(key), geo.n_tiles, latent, keyed=True)
-        else:
-            latents = latent_codes(seed, geo.n_tiles, latent, keyed=False)
-        params = storage.decode(payload, layout(geo, st), st.weights, qmax)
+        params = storage.decode(payload, layout(geo, st), st.weights, qmax)  # before any costly work
+        latents = latent_codes(int(key) if keyed else seed, geo.n_tiles, latent, keyed=keyed)
         return self._generate(params, latents, geo, st, grid, lo, hi)
