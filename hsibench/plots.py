@@ -224,7 +224,7 @@ def band_psnr(recs: list[dict], dataset: str, rate: float, out: Path, made: Made
     _save(fig, out, f"band_psnr_{_slug(dataset)}", made)
 
 
-def training(recs: list[dict], dataset: str, out: Path, made: Made) -> None:
+def training(recs: list[dict], dataset: str, rate: float, out: Path, made: Made) -> None:
     """GNN loss and PSNR vs epoch and vs seconds from ``encode_info.curve`` ([epoch, s, loss, psnr] rows)."""
     runs = []
     for r in recs:
@@ -239,8 +239,16 @@ def training(recs: list[dict], dataset: str, out: Path, made: Made) -> None:
         return
     runs.sort(key=lambda t: (t[0]["codec"]["spec"], t[0]["target_bpppb"], t[0].get("seed") or 0))
     if len(runs) > MAX_CURVES:
-        made.notes.append(f"{dataset}: training curves: {len(runs)} GNN runs, the first {MAX_CURVES} drawn")
-        runs = runs[:MAX_CURVES]
+        # too many to read: every configuration at the figure rate (lowest seed), else at every rate
+        at = [t for t in runs if t[0]["target_bpppb"] == rate]
+        lowest: dict[str, tuple] = {}
+        for t in at:
+            lowest.setdefault(t[0]["codec"]["spec"], t)
+        picked = list(lowest.values()) or runs
+        made.notes.append(f"{dataset}: training curves: {len(runs)} GNN runs; drawn: "
+                          + (f"each configuration at {rate:g} bpppb, lowest seed" if lowest else "the first")
+                          + (f" (first {MAX_CURVES})" if len(picked) > MAX_CURVES else ""))
+        runs = picked[:MAX_CURVES]
     from matplotlib import colormaps
 
     cmap = colormaps["tab10" if len(runs) <= 10 else "tab20"]
@@ -267,8 +275,9 @@ def training(recs: list[dict], dataset: str, out: Path, made: Made) -> None:
         ax.set_xlabel("training time (s)")
     for ax in axes.flat:
         ax.grid(True, which="both", alpha=0.3)
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", fontsize=7,
-               ncol=2 if len(runs) > 3 else 1)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", fontsize=7,
+               ncol=2 if len(runs) > 3 and max(map(len, labels)) <= 75 else 1)
     fig.suptitle(f"GNN training on {dataset}\n(loss: mean |y − ŷ|^p on data scaled to [−1, 1]; "
                  "PSNR as the codec logs it during training)", fontsize=10)
     _save(fig, out, f"training_{_slug(dataset)}", made)
@@ -324,12 +333,20 @@ def _false_colour(cube: np.ndarray, bands: tuple[int, int, int], lims: np.ndarra
 
 
 def _visual_choice(recs: list[dict], rate: float) -> list[dict]:
-    """One record per spec at ``rate`` (lowest seed), at most :data:`MAX_VISUAL` specs."""
+    """One record per spec at ``rate`` (lowest seed); each codec's plainest spec first.
+
+    Sweeps make many specs of one codec: the shortest spec of every codec comes first, then
+    the others, so the first :data:`MAX_VISUAL` columns show as many codecs as possible.
+    """
     chosen: dict[str, dict] = {}
     for r in sorted(recs, key=lambda r: (r["codec"]["spec"], r.get("seed") or 0)):
         if r["target_bpppb"] == rate and r["codec"]["spec"] not in chosen:
             chosen[r["codec"]["spec"]] = r
-    return list(chosen.values())
+    first: dict[str, str] = {}
+    for spec, r in sorted(chosen.items(), key=lambda kv: (len(kv[0]), kv[0])):
+        first.setdefault(r["codec"]["name"], spec)
+    lead = sorted(first.values())
+    return [chosen[s] for s in lead] + [chosen[s] for s in sorted(chosen) if s not in lead]
 
 
 def visual(run_dir: Path, recs: list[dict], dataset: str, rate: float, pixel, data_dir, out: Path, made: Made) -> None:
@@ -400,7 +417,7 @@ def visual(run_dir: Path, recs: list[dict], dataset: str, rate: float, pixel, da
         ax.set_xticks([])
         ax.set_yticks([])
     if im is not None:
-        fig.colorbar(im, ax=axes[1, 1:].tolist(), shrink=0.9, label="mean absolute error (data units, square-root scale)")
+        fig.colorbar(im, ax=axes[1, 1:].tolist(), shrink=0.9, label="|error| (data units, √ scale)")
     fig.suptitle(f"{dataset}: reconstructions at target {rate:g} bpppb")
     _save(fig, out, f"visual_{_slug(dataset)}", made)
 
@@ -461,7 +478,7 @@ def figures(run: str | Path, out: str | Path, *, dataset: str | None = None, rat
         rate_distortion(recs, name, out, made)
         visual(run_dir, recs, name, at, pixel, data_dir, out, made)
         band_psnr(recs, name, at, out, made)
-        training(recs, name, out, made)
+        training(recs, name, at, out, made)
         timing(recs, name, out, made)
     if any(r["codec"]["name"] == "gnn" for r in records) and not any(
             (r.get("encode_info") or {}).get("snapshots") for r in records):
