@@ -286,3 +286,11 @@ def test_quality_against_qccpack_speck(name):
         budget = budget_bytes(rate, cube.shape)
         assert budget - 32 <= len(data) <= budget
         assert _psnr(cube, codec.decode(data)) >= ref - 0.6, (name, rate)
+
+
+def test_prefixes_of_a_real_stream_never_lose_quality():
+    cube = shared_cube("paviaU_sub50x50")
+    codec = codecs.get("spiht[spectral_levels=4,spatial_levels=3]")
+    full = codec.encode(cube, bpppb=2.0)
+    psnrs = [_psnr(cube, codec.decode(truncate(full, budget_bytes(r, cube.shape)))) for r in np.linspace(0.05, 2.0, 25)]
+    assert all(b >= a for a, b in zip(psnrs, psnrs[1:])), psnrs
