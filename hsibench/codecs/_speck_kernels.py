@@ -30,7 +30,8 @@ significance by (class, fresh from a split?, significant spatial 4-neighbours 0/
 neighbours 0/1/2, any significant diagonal neighbour in the band plane, significant parent: the
 coefficient at the same place in the parent subband, see :func:`parent_subbands`); set
 significance by
-(class, level, from-LIS / fresh / fresh-after-a-significant-sibling); sign by (sign class:
+(class, level, from-LIS / fresh / fresh-after-a-significant-sibling, significant parent at the
+set's centre); sign by (sign class:
 spectral position of the subband x spatially low/high, and per axis x, y, z the sign vote of
 the two neighbours: none / positive / negative) -- signs of spatial detail are shared by
 neighbouring bands and those of spectral detail by neighbouring pixels, in ways that differ
@@ -59,7 +60,7 @@ MAX_LEVEL_CTX = 15
 N_CLS = 4  # subband classes: (spectrally high?) * 2 + (spatially high?)
 N_VOX = N_CLS * 2 * 9 * 2 * 2
 CTX_SET = N_VOX
-N_SET = N_CLS * (MAX_LEVEL_CTX + 1) * 3
+N_SET = N_CLS * (MAX_LEVEL_CTX + 1) * 3 * 2
 CTX_SIGN = CTX_SET + N_SET
 N_SIGN = 27 * 12
 CTX_REF = CTX_SIGN + N_SIGN
@@ -323,21 +324,35 @@ def _vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, z, y, x, dz, dy, dx, fresh):
             dg = 1
         elif x + 1 < dx and sig[v + dx + 1] != 0:
             dg = 1
-    pa = 0
-    p = sb_ctx[s, 1]
-    if p >= 0:
-        pz = min(z * sb_dim[p, 0] // dz, sb_dim[p, 0] - 1)
-        py = min(y * sb_dim[p, 1] // dy, sb_dim[p, 1] - 1)
-        px = min(x * sb_dim[p, 2] // dx, sb_dim[p, 2] - 1)
-        if sig[sb_off[p] + (pz * sb_dim[p, 1] + py) * sb_dim[p, 2] + px] != 0:
-            pa = 1
+    pa = _parent_sig(sig, sb_ctx, sb_off, sb_dim, s, z, y, x)
     return ((((sb_ctx[s, 0] * 2 + fresh) * 3 + sp) * 3 + sz) * 2 + dg) * 2 + pa
 
 
 @njit(cache=True)
-def _set_ctx(sb_ctx, s, k, kind):
+def _parent_sig(sig, sb_ctx, sb_off, sb_dim, s, z, y, x):
+    """1 if the coefficient at the place of (z, y, x) of subband ``s`` in its parent is significant."""
+    p = sb_ctx[s, 1]
+    if p < 0:
+        return 0
+    pz = min(z * sb_dim[p, 0] // sb_dim[s, 0], sb_dim[p, 0] - 1)
+    py = min(y * sb_dim[p, 1] // sb_dim[s, 1], sb_dim[p, 1] - 1)
+    px = min(x * sb_dim[p, 2] // sb_dim[s, 2], sb_dim[p, 2] - 1)
+    return 1 if sig[sb_off[p] + (pz * sb_dim[p, 1] + py) * sb_dim[p, 2] + px] != 0 else 0
+
+
+@njit(cache=True)
+def _set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, k, z, y, x, kind):
+    """Context of a set: class, level, origin (LIS / fresh / fresh after a significant sibling),
+    and whether the parent-subband coefficient at the set's centre is significant."""
     kk = k if k < MAX_LEVEL_CTX else MAX_LEVEL_CTX
-    return CTX_SET + ((sb_ctx[s, 0] * (MAX_LEVEL_CTX + 1) + kk) * 3 + kind)
+    hz = 1 << min(k, sb_k[s, 0])
+    hy = 1 << min(k, sb_k[s, 1])
+    hx = 1 << min(k, sb_k[s, 2])
+    cz = min(z * hz + hz // 2, sb_dim[s, 0] - 1)
+    cy = min(y * hy + hy // 2, sb_dim[s, 1] - 1)
+    cx = min(x * hx + hx // 2, sb_dim[s, 2] - 1)
+    pa = _parent_sig(sig, sb_ctx, sb_off, sb_dim, s, cz, cy, cx)
+    return CTX_SET + (((sb_ctx[s, 0] * (MAX_LEVEL_CTX + 1) + kk) * 3 + kind) * 2 + pa)
 
 
 @njit(cache=True, inline="always")
@@ -432,7 +447,7 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
                         if c == m and nsig == 0:
                             bit = 1
                         else:
-                            ctx = _set_ctx(sb_ctx, s, kc, 1 if nsig == 0 else 2)
+                            ctx = _set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, kc, cz, cy, cx, 1 if nsig == 0 else 2)
                             bit = _code(ctl, st, buf, models, ctx,
                                         (1 if pyr[pyr_off[s, kc] + loc] >= n else 0) if enc else 0)
                             if bit < 0:
@@ -514,7 +529,7 @@ def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
                         arr[w] = e
                         w += 1
                 else:
-                    ctx = _set_ctx(sb_ctx, s, k, 0)
+                    ctx = _set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, k, z, y, x, 0)
                     bit = _code(ctl, st, buf, models, ctx,
                                 (1 if pyr[pyr_off[s, k] + loc] >= n else 0) if enc == 1 else 0)
                     if bit < 0:
