@@ -277,9 +277,9 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls
     buffer and context models of :mod:`._bits`; ``stats[0:6]`` count the LIP, child, D(i),
     L(i), refinement and sign decisions and ``stats[8:13]`` the ones among the first five.
 
-    Room rule: AC decisions grow the flushed size by at most two bytes (a bypass bit by one),
-    raw ones by one bit; each decision (a significance with its sign counted together) is
-    coded only if its worst case fits.  The decoder's input position after each decision
+    Room rule: an AC decision grows the flushed size by at most two bytes (a model's
+    probability never drops below 2^-11), a raw one by one bit; each decision (a significance
+    with its sign counted together) is coded only if its worst case fits.  The decoder's input position after each decision
     equals the encoder's flushed size at the same point, so it applies the identical rule
     to the payload length and stops exactly where the encoder did, or earlier on a prefix,
     having only read genuine bytes.

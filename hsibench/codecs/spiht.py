@@ -50,12 +50,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import CorruptDataError, InvalidParameterError, InvalidRateError
+from ..errors import CorruptDataError, InvalidCubeError, InvalidParameterError, InvalidRateError
 from . import _bits
 from . import _spiht_kernels as K
 from . import _wavelet
 from .base import Codec, Header, Param, budget_bytes, register, unpack
 
+_MAX_VOXELS = 2**31  # list entries are int32 flat indices
 _MAG_BITS = 30  # magnitudes are scaled below 2^30: int32 with room for the reconstruction
 # float64 spans 2^-1074 .. 2^1024, so a valid scale exponent e = 30 - exponent(max |c|) lies in
 # [30 - 1024, 30 + 1074]; anything outside comes from a corrupt (or foreign) header
@@ -320,6 +321,8 @@ class SPIHT(Codec):
     def _encode(self, cube: np.ndarray, bpppb: float) -> bytes:
         cfg = self.config
         shape = (cube.shape[2], cube.shape[0], cube.shape[1])
+        if cube.size >= _MAX_VOXELS:
+            raise InvalidCubeError(f"spiht codes cubes of fewer than 2^31 voxels; this one has {cube.size}")
         layout = _wavelet.make_layout(shape, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
         a = np.empty(shape, dtype=np.float64)  # band-major work array, transformed in place
         a[...] = np.moveaxis(cube, 2, 0)
@@ -413,6 +416,8 @@ class SPIHT(Codec):
         if not (-1 <= top < _MAG_BITS and _MIN_SCALE_EXP <= e <= _MAX_SCALE_EXP):
             raise CorruptDataError(f"spiht stream header has out-of-range bit planes or scale: {p}")
         shape = (bands, rows, cols)
+        if bands * rows * cols >= _MAX_VOXELS:
+            raise CorruptDataError(f"spiht stream announces a {header.shape} cube, larger than spiht codes")
         try:
             layout = _wavelet.make_layout(shape, kind, sl, tl)
             tree = build_tree(shape, kind, sl, tl)
