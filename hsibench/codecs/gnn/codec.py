@@ -82,7 +82,8 @@ class GNNCodec(Codec):
     summary = "generator network overfitted to the cube (Deng, Cen & Zhang 2020), pruned, quantised, keyed, tiled"
     params = {
         "blocks": Param(int, None, "upsampling blocks (auto: chosen for the rate)", lambda v: 1 <= v <= 8, "1..8", optional=True),
-        "channels": Param(int, None, "channels per block (auto: chosen for the rate)", lambda v: 1 <= v <= 256, "1..256", optional=True),
+        "channels": Param(int, None, "channels per block (auto: chosen for the rate)", lambda v: 1 <= v <= 256, "1..256",
+                          optional=True),
         "prune": Param(float, None, "fraction of FC weights pruned (auto: chosen for the rate; the paper: 0.67)",
                        lambda v: 0 <= v <= 0.99, "in [0, 0.99]", optional=True),
         "weights": Param(str, None, "stored weight precision (auto: chosen for the rate)",
@@ -95,7 +96,8 @@ class GNNCodec(Codec):
                         _positive, "> 0", optional=True),
         "time_budget_s": Param(float, None, "wall-clock training budget in seconds (auto: none on CUDA, 20 on the CPU)",
                                _positive, "> 0", optional=True),
-        "seed": Param(int, 0, "seed of the latent code, initial weights and tile sampling", lambda v: 0 <= v < 2**63, "in [0, 2^63)"),
+        "seed": Param(int, 0, "seed of the latent code, initial weights and tile sampling", lambda v: 0 <= v < 2**63,
+                      "in [0, 2^63)"),
         "device": Param(str, "auto", "training device", choices=("auto", "cpu", "cuda")),
         "amp": Param(bool, True, "mixed precision (bfloat16) for the main training on CUDA"),
         "keyed": Param(bool, False, "derive the latent from a secret key that is not stored"),
@@ -107,7 +109,8 @@ class GNNCodec(Codec):
         "prune_rounds": Param(int, 3, "prune-and-retrain rounds", _positive, "> 0"),
         "log_every": Param(int, 0, "training-curve interval in epochs (0: about 100 points)", lambda v: v >= 0, ">= 0"),
         "progress": Param(bool, True, "progress bar on stderr (also off when not a terminal or HSIBENCH_NO_PROGRESS is set)"),
-        "threads": Param(int, None, "torch CPU threads while encoding (auto: 1 for tiny networks, else half the cores, at most 4)", _positive, "> 0", optional=True),
+        "threads": Param(int, None, "torch CPU threads while encoding (auto: 1 for tiny networks, else half the cores, at most 4)",
+                         _positive, "> 0", optional=True),
     }
 
     def __init__(self, **params: Any):
@@ -197,11 +200,12 @@ class GNNCodec(Codec):
         st, smallest = search(geo, budget - header_est, **fixed, max_step_macs=cap)
         if st is None:
             need = header_est + payload_size(geo, smallest)
+            hint = " or leave more choices to the search" if any(v is not None for v in fixed.values()) else ""
             raise InvalidRateError(
                 f"gnn cannot reach {bpppb:g} bpppb on a {rows}x{cols}x{bands} cube: the smallest network "
                 f"(blocks={smallest.blocks}, channels={smallest.channels}, prune={smallest.prune:.2f}, "
                 f"weights={smallest.weights}) needs about {8 * need / cube.size:.4g} bpppb ({need} bytes); "
-                f"ask for at least that rate{' or leave more choices to the search' if any(v is not None for v in fixed.values()) else ''}"
+                f"ask for at least that rate{hint}"
             )
 
         from .train import TrainConfig, Trainer, oom_types

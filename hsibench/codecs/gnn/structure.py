@@ -13,7 +13,7 @@ number of quantisation levels if the estimate was optimistic (see ``codec.py``).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 PRECISIONS = ("int8", "float16", "float32")
 BYTES = {"float32": 4, "float16": 2}
@@ -165,13 +165,14 @@ def search(
     Fixed choices are kept; free ones are searched: blocks over 1..max, channels over
     1..MAX_CHANNELS (the largest that fits), prune over PRUNE_CHOICES, precision over
     PRECISIONS.  Candidates with fewer than ``MIN_GOOD_CHANNELS`` channels are dropped when
-    another one has that many.  Sizes within ``NEAR`` of the largest fitting size are treated as equally close,
-    and among those a prior decides: 8-bit before half before single precision (more
-    parameters per byte), then less pruning, then blocks nearest the paper's 4, then more
-    channels.  ``max_step_macs`` (the CPU's default compute budget) caps the channels a search
-    may choose so that a training step costs at most that many MACs per image; the stored size
-    is then below the budget by more than usual.  Returns ``(best or None, smallest)``; ``smallest`` is the cheapest structure
-    allowed by the fixed choices, for the error message when nothing fits.
+    another one has that many.  Sizes within ``NEAR`` of the largest fitting size are treated
+    as equally close, and among those a prior decides: 8-bit before half before single
+    precision (more parameters per byte), then less pruning, then blocks nearest the paper's
+    4, then more channels.  ``max_step_macs`` (the CPU's default compute budget) caps the
+    channels a search may choose so that a training step costs at most that many MACs per
+    image; the stored size is then below the budget by more than usual.  Returns
+    ``(best or None, smallest)``; ``smallest`` is the cheapest structure allowed by the fixed
+    choices, for the error message when nothing fits.
     """
     top = max_blocks(geo)
     block_opts = [blocks] if blocks is not None else list(range(1, top + 1))
@@ -187,7 +188,8 @@ def search(
         for pr in prune_opts:
             for w in prec_opts:
                 def size_of(c: int) -> int:
-                    if c > 1 and max_step_macs is not None and 3 * macs_per_image(geo, Structure(b, c, pr, w)) > max_step_macs:
+                    over = max_step_macs is not None and 3 * macs_per_image(geo, Structure(b, c, pr, w)) > max_step_macs
+                    if c > 1 and over:
                         return 1 << 62  # over the compute cap: treated as too big
                     return payload_size(geo, Structure(b, c, pr, w))
 
@@ -221,7 +223,3 @@ def search(
     near = [st for s, st in fitting if s >= NEAR * best_size]
     near.sort(key=lambda st: (_PRECISION_RANK[st.weights], st.prune, abs(st.blocks - 4), -st.channels))
     return near[0], smallest[1]
-
-
-def with_channels(st: Structure, channels: int) -> Structure:
-    return replace(st, channels=channels)
