@@ -136,3 +136,15 @@ def test_tile_grid_covers_and_blends_exactly():
     tiles = grid.cut(cube, np.arange(len(grid)))
     assert tiles.shape == (len(grid), 3, 16, 16)
     np.testing.assert_allclose(grid.blend(tiles), cube, atol=1e-12)  # consistent tiles reassemble exactly
+
+
+def test_compute_cap_keeps_cpu_networks_small():
+    from hsibench.codecs.gnn.structure import macs_per_image
+
+    geo = Geometry(128, 128, 64)
+    free, _ = search(geo, 250_000)
+    capped, _ = search(geo, 250_000, max_step_macs=3.3e8)
+    assert 3 * macs_per_image(geo, capped) <= 3.3e8 < 3 * macs_per_image(geo, free)
+    assert payload_size(geo, capped) <= 250_000
+    fixed, _ = search(geo, 250_000, channels=40, max_step_macs=3.3e8)  # the user's channels win
+    assert fixed is not None and fixed.channels == 40
