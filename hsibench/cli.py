@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", "-j", type=int, default=1,
                    help="run CPU codecs in N worker processes (GPU-capable codecs stay in the main process; "
                         "timings then include contention)")
+    r.add_argument("--no-warmup", action="store_true",
+                   help="time each codec's first task cold (by default an untimed warm-up on a small crop first "
+                        "takes JIT compilation and library start-up out of the timings)")
     r.add_argument("--no-streams", action="store_true",
                    help="do not keep the stream bytes in RUN/streams/ (figures then cannot show reconstructions)")
     r.add_argument("--data-dir", default=None, help="dataset cache folder (default: $HSIBENCH_DATA or ./datasets)")
@@ -97,6 +100,7 @@ def _cmd_run(args) -> int:
         jobs=args.jobs,
         force=args.force,
         keep_streams=not args.no_streams,
+        warmup=not args.no_warmup,
         data_dir=args.data_dir,
         download=args.download,
         progress=not args.no_progress,

@@ -172,3 +172,19 @@ def test_jobs_run_in_workers_with_resume_and_failures(tmp_path):
 def test_jobs_must_be_positive(tmp_path):
     with pytest.raises(InvalidParameterError):
         runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0], out=tmp_path, progress=False, jobs=0)
+
+
+def test_warm_up_runs_once_per_spec_and_rate(tmp_path, monkeypatch):
+    calls = []
+    real = runner.warm_up
+    monkeypatch.setattr(runner, "_WARM", set())
+    monkeypatch.setattr(runner, "warm_up", lambda task: calls.append((task.spec, task.rate)) or real(task))
+    runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0, 2.0], out=tmp_path / "a", progress=False)
+    assert calls == [("pca", 1.0), ("pca", 2.0)] and len(runner._WARM) == 2
+    assert all(r["warmed_up"] for r in results.load_records(tmp_path / "a"))
+    runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0], out=tmp_path / "b", progress=False,
+               warmup=False)
+    assert len(calls) == 2 and "warmed_up" not in results.load_records(tmp_path / "b")[0]
+    # a warm-up that cannot encode is ignored: the task reports its own failure
+    s = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[0.02], out=tmp_path / "c", progress=False)
+    assert s.failed[0]["error"]["type"] == "InvalidRateError"
