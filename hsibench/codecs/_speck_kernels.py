@@ -25,18 +25,20 @@ without a bit.  Then a *refinement pass* sends bit ``n`` of every coefficient th
 significant before this plane.
 
 Contexts (adaptive binary models of :mod:`._bits`).  Every subband has a class: spectrally
-low or high (its box starts at band 0 or not) x spatially low or high.  Coefficient
-significance by (class, fresh from a split?, significant spatial 4-neighbours 0/1/2+, spectral
-neighbours 0/1/2, any significant diagonal neighbour in the band plane, significant parent: the
-coefficient at the same place in the parent subband, see :func:`parent_subbands`); set
-significance by
-(class, level, from-LIS / fresh / fresh-after-a-significant-sibling, significant parent at the
-set's centre); sign by (sign class:
-spectral position of the subband x spatially low/high, and per axis x, y, z the sign vote of
-the two neighbours: none / positive / negative) -- signs of spatial detail are shared by
-neighbouring bands and those of spectral detail by neighbouring pixels, in ways that differ
-between subbands, which makes this worth about 0.15 dB; refinement by how many planes the
-coefficient has been significant (1, 2, more).
+low or high (its box starts at band 0 or not) x spatially low or high.  A decision about a set
+or coefficient also knows its *origin*: from the LIS (tested insignificant at an earlier plane),
+or fresh from the split of a set just found significant -- with no significant sibling yet in
+the first or in the second half of the siblings, or after a significant sibling.  Coefficient
+significance: (class, origin, significant spatial 4-neighbours 0/1/2+, spectral neighbours
+0/1/2, any significant diagonal neighbour in the band plane, significant parent: the
+coefficient at the same place in the parent subband, see :func:`parent_subbands`).  Set
+significance: (class, level, origin, significant parent at the set's centre).  Sign: (sign
+class: spectral position of the subband x spatially low/high, and per axis x, y, z the sign
+vote of the two neighbours: none / positive / negative) -- signs of spatial detail are shared
+by neighbouring bands and those of spectral detail by neighbouring pixels, in ways that differ
+between subbands, which makes this worth about 0.15 dB.  Refinement: how many planes the
+coefficient has been significant (1, 2, more).  On the four shared cubes the origin contexts
+are worth about 0.16 dB and the neighbour and parent contexts a few hundredths each.
 
 Every decision goes through :func:`_code`, which stops the encoder before the byte budget would
 be passed and stops the decoder as soon as its input is exhausted: decisions decoded from real
@@ -58,9 +60,9 @@ MAX_LEVEL_CTX = 15
 
 # context model layout
 N_CLS = 4  # subband classes: (spectrally high?) * 2 + (spatially high?)
-N_VOX = N_CLS * 2 * 9 * 2 * 2
+N_VOX = N_CLS * 4 * 9 * 2 * 2
 CTX_SET = N_VOX
-N_SET = N_CLS * (MAX_LEVEL_CTX + 1) * 3 * 2
+N_SET = N_CLS * (MAX_LEVEL_CTX + 1) * 4 * 2
 CTX_SIGN = CTX_SET + N_SET
 N_SIGN = 27 * 12
 CTX_REF = CTX_SIGN + N_SIGN
@@ -325,7 +327,7 @@ def _vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, z, y, x, dz, dy, dx, fresh):
         elif x + 1 < dx and sig[v + dx + 1] != 0:
             dg = 1
     pa = _parent_sig(sig, sb_ctx, sb_off, sb_dim, s, z, y, x)
-    return ((((sb_ctx[s, 0] * 2 + fresh) * 3 + sp) * 3 + sz) * 2 + dg) * 2 + pa
+    return ((((sb_ctx[s, 0] * 4 + fresh) * 3 + sp) * 3 + sz) * 2 + dg) * 2 + pa
 
 
 @njit(cache=True)
@@ -352,7 +354,7 @@ def _set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, k, z, y, x, kind):
     cy = min(y * hy + hy // 2, sb_dim[s, 1] - 1)
     cx = min(x * hx + hx // 2, sb_dim[s, 2] - 1)
     pa = _parent_sig(sig, sb_ctx, sb_off, sb_dim, s, cz, cy, cx)
-    return CTX_SET + (((sb_ctx[s, 0] * (MAX_LEVEL_CTX + 1) + kk) * 3 + kind) * 2 + pa)
+    return CTX_SET + (((sb_ctx[s, 0] * (MAX_LEVEL_CTX + 1) + kk) * 4 + kind) * 2 + pa)
 
 
 @njit(cache=True, inline="always")
@@ -432,7 +434,7 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
                         if c == m and nsig == 0:
                             bit = 1
                         else:
-                            ctx = _vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, cz, cy, cx, dz, dy, dx, 1)
+                            ctx = _vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, cz, cy, cx, dz, dy, dx, (1 if 2 * c <= m else 2) if nsig == 0 else 3)
                             bit = _code(ctl, st, buf, models, ctx, (1 if msb[v] >= n else 0) if enc else 0)
                             if bit < 0:
                                 return -1
@@ -447,7 +449,7 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
                         if c == m and nsig == 0:
                             bit = 1
                         else:
-                            ctx = _set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, kc, cz, cy, cx, 1 if nsig == 0 else 2)
+                            ctx = _set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, kc, cz, cy, cx, (1 if 2 * c <= m else 2) if nsig == 0 else 3)
                             bit = _code(ctl, st, buf, models, ctx,
                                         (1 if pyr[pyr_off[s, kc] + loc] >= n else 0) if enc else 0)
                             if bit < 0:
