@@ -13,15 +13,22 @@ Skips cleanly when ../shared/data is absent.
 
 from __future__ import annotations
 
-import argparse
-import time
-from pathlib import Path
+import os
 
-import numpy as np
+# One BLAS thread: the codecs are single-core designs (the QccPack reference ran on one core), and
+# multi-threaded OpenBLAS on a busy 2-core machine made small eigh/solve calls 30x slower.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from hsibench import codecs
-from hsibench.codecs.base import budget_bytes
-from hsibench.errors import HsibenchError
+import argparse  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from hsibench import codecs  # noqa: E402
+from hsibench.codecs.base import budget_bytes  # noqa: E402
+from hsibench.errors import HsibenchError  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 REFERENCE = {  # QccPack 0.61 3D-SPECK (4 spectral + 3 spatial packet levels), ../shared/data/README.md

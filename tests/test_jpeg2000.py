@@ -232,6 +232,7 @@ def test_listing_codecs_does_not_import_imagecodecs():
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_real_scene_against_qccpack_speck():
     cube = shared_cube("paviaU_sub50x50")
     # QccPack 0.61 3D-SPECK on this cube: 41.66 dB at 0.25 bpppb, 51.03 dB at 1 bpppb.

@@ -10,16 +10,15 @@ the cube, so this allocation is MSE-optimal without any explicit variance-based 
 components receive no bits by themselves.  All PC images share one int16 scale for that reason.
 
 What is stored (and counted): the band means, quantised to 2**-16 of the cube's magnitude and
-range-coded as first differences along the bands (1.4-1.8 bytes a band on the shared cubes,
-instead of 4); the first
-``k`` eigenvectors, each quantised with its own number of fractional bits and range-coded (each
-column directly or as first differences, whichever is cheaper); and the codestream.  The bits
-of eigenvector j follow its variance: quantising it moves about ``var_j * (bands - k) * 4**-b / 12``
-of energy per pixel out of the kept subspace, and equal leaks per column, summing to 2 % of the
-coding MSE, are the rate-optimal choice (:func:`column_bits`; ``basis_bits=N`` fixes them
-instead).  Coefficients are computed with the least-squares inverse of the *quantised* basis
-and each PC image is scaled by its quantised eigenvector's norm, so neither basis quantisation
-nor PCRD's MSE bookkeeping is biased.
+range-coded as first differences along the bands (1.4-1.8 bytes a band on the shared cubes
+instead of 4); the first ``k`` eigenvectors, each quantised with its own number of fractional
+bits and range-coded (each column directly or as first differences, whichever is cheaper); and
+the codestream. The bits of eigenvector j follow its variance: quantising it moves about
+``var_j * (bands - k) * 4**-b / 12`` of energy per pixel out of the kept subspace, and equal leaks per
+column, summing to 2 % of the coding MSE, are the rate-optimal choice (:func:`column_bits`;
+``basis_bits=N`` fixes them instead). Coefficients are computed with the least-squares inverse
+of the *quantised* basis and each PC image is scaled by its quantised eigenvector's norm, so
+neither basis quantisation nor PCRD's MSE bookkeeping is biased.
 
 The number of kept components is a function of the rate: on small scenes the basis (bands x k
 entries) is a large share of a low-rate budget, so the encoder searches ``k`` (coarse geometric
@@ -161,6 +160,15 @@ def mean_exponent(mean: np.ndarray, cube_range: float) -> int:
     return int(math.floor(math.log2(ref / _MEAN_STEPS)))
 
 
+def least_squares_coefficients(centred: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """Coefficients ``c`` minimising ``|centred - c @ basis.T|`` (normal equations; pinv if singular)."""
+    proj = centred @ basis
+    try:
+        return np.linalg.solve(basis.T @ basis, proj.T).T
+    except np.linalg.LinAlgError:
+        return centred @ np.linalg.pinv(basis).T
+
+
 def column_norms(basis: np.ndarray) -> np.ndarray:
     """Norms of the quantised eigenvectors: PC images are scaled by them so coded MSE = cube MSE."""
     n = np.linalg.norm(basis, axis=0)
@@ -290,7 +298,7 @@ class _Search:
                 return None
             return (self.total, 0, params, head, info)
         norms = column_norms(basis)
-        coeffs = self.centred @ np.linalg.pinv(basis).T * norms
+        coeffs = least_squares_coefficients(self.centred, basis) * norms
         q, offset, scale = to_int16(coeffs)
         imgs = np.ascontiguousarray(q.T.reshape(k, self.rows, self.cols))
         params = self._params(k, offset, scale)
@@ -338,7 +346,12 @@ class _Search:
         """Coarse geometric grid of ``k``, then a ternary search around the best grid point."""
         grid = sorted({0, *np.unique(np.rint(np.geomspace(1, max(1, max_k), 9)).astype(int)).tolist()})
         grid = [k for k in grid if k <= max_k]
-        i = min(range(len(grid)), key=lambda j: self._sse(grid[j]))
+        i = 0
+        for j in range(1, len(grid)):  # ascending; the error is unimodal in k: stop two points past
+            if self._sse(grid[j]) < self._sse(grid[i]):  # the best (saves the costly large k's)
+                i = j
+            elif j >= i + 2:
+                break
         lo, hi = grid[max(0, i - 1)], grid[min(len(grid) - 1, i + 1)]
         # the error is flat near its minimum: stop at a bracket of ~1/8 of k (a few tenths of a dB
         # at most), which halves the encoder's time against an exact integer search
