@@ -1,7 +1,8 @@
 """Tables computed from records only, in markdown and CSV.
 
 * :func:`markdown` / :func:`csv`: one codec x rate table per dataset (every record; failed tasks
-  appear as rows that say why, never as numbers).
+  appear as rows that say why, never as numbers).  "peak MB" is the process's peak resident
+  memory during the task; "+MB" its growth over the task's start (the codec's own share).
 * :func:`bd_table`: Bjøntegaard BD-rate and BD-PSNR of every codec spec against an anchor, per
   dataset, over the overlapping range only (:mod:`hsibench.bd`).
 * :func:`paper_tables`: the seed paper's Tables 1-4 (Deng, Cen & Zhang 2020) regenerated from
@@ -40,6 +41,7 @@ TABLE_COLUMNS = [
     ("encode_s", "enc s", "{:.2f}"),
     ("decode_s", "dec s", "{:.2f}"),
     ("peak_rss_mb", "peak MB", "{:.0f}"),
+    ("peak_rss_delta_mb", "+MB", "{:.1f}"),
 ]
 
 PAPER = "Deng, Cen & Zhang, Remote Sens. 2020, 12(21), 3657"

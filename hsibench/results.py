@@ -25,7 +25,7 @@ RECORDS_FILE = "records.jsonl"
 COLUMNS = [
     "dataset", "codec", "spec", "seed", "status", "target_bpppb", "bpppb", "bytes", "cr",
     "mse", "psnr", "psnr_native", "snr", "sam_deg", "ssim", "max_abs_error",
-    "encode_s", "decode_s", "peak_rss_mb", "device", "error",
+    "encode_s", "decode_s", "peak_rss_mb", "peak_rss_delta_mb", "device", "error",
 ]
 
 
@@ -157,6 +157,8 @@ def flatten(record: dict) -> dict:
         "encode_s": record.get("encode_s"),
         "decode_s": record.get("decode_s"),
         "peak_rss_mb": peak / 2**20 if peak is not None else None,
+        # the growth of the process's resident memory during the task: the codec's own share
+        "peak_rss_delta_mb": record["peak_rss_delta_bytes"] / 2**20 if record.get("peak_rss_delta_bytes") is not None else None,
         "device": record.get("device"),
         "error": (record.get("error") or {}).get("message"),
     }
