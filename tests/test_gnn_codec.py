@@ -165,3 +165,16 @@ def test_import_without_torch_is_lazy():
 
     code = "import sys, hsibench.codecs as c; assert 'gnn' in c.names(); assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_trained_int8_weights_take_at_most_30_percent_of_float32():
+    cube = make_cube(64, 64, 16, seed=4)
+    sizes, psnrs = {}, {}
+    epochs = {"int8": 100}
+    for w in ("int8", "float32"):  # float32 gets the int8 run's main epochs: same training, then QAT
+        codec = codecs.get(f"gnn[epochs={epochs[w]},progress=false,blocks=3,channels=8,prune=0,weights={w}]")
+        codec.encode(cube, bpppb=16.0)
+        sizes[w], psnrs[w] = codec.info["payload_bytes"], codec.info["psnr_decoded"]
+        epochs["float32"] = codec.info["epochs_run"]["main"]
+    assert sizes["int8"] <= 0.30 * sizes["float32"], sizes
+    assert psnrs["int8"] >= psnrs["float32"] - 0.3, psnrs
