@@ -430,6 +430,26 @@ def default_out(dataset_specs: Sequence[str]) -> Path:
     return Path("results") / slug
 
 
+def _with_history(path: Path, config: dict) -> dict:
+    """``config`` plus, under ``history``, the different configurations of earlier runs into this directory.
+
+    Several commands may add records to one run directory (a sweep after the main run); the
+    directory's config.json must describe all of them, not only the last.
+    """
+    config = dict(config, time=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return config
+    history = list(old.pop("history", []))
+    same = {k: v for k, v in old.items() if k != "time"} == {k: v for k, v in config.items() if k != "time"}
+    if not same:
+        history.append(old)
+    if history:
+        config["history"] = history
+    return config
+
+
 def stream_path(out: str | Path, key: str) -> Path:
     """Where the stream bytes of the task ``key`` are kept in a run directory."""
     return Path(out) / STREAMS_DIR / f"{key}{STREAM_SUFFIX}"
@@ -478,7 +498,7 @@ def run(
         "seed": seed_list[0], "seeds": seed_list, "jobs": jobs, "data_dir": str(data_dir) if data_dir else None,
     }
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "config.json", json.dumps(config, indent=2).encode())
+    atomic_write(out / "config.json", json.dumps(_with_history(out / "config.json", config), indent=2).encode())
     atomic_write(out / "env.json", json.dumps(environment(), indent=2).encode())
 
     summary = RunSummary(out=out)

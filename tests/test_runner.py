@@ -188,3 +188,12 @@ def test_warm_up_runs_once_per_spec_and_rate(tmp_path, monkeypatch):
     # a warm-up that cannot encode is ignored: the task reports its own failure
     s = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[0.02], out=tmp_path / "c", progress=False)
     assert s.failed[0]["error"]["type"] == "InvalidRateError"
+
+
+def test_config_keeps_the_history_of_a_run_directory(tmp_path):
+    runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[2.0], out=tmp_path, progress=False)
+    runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[2.0], out=tmp_path, progress=False)
+    assert "history" not in json.loads((tmp_path / "config.json").read_text())  # same command: nothing new
+    runner.run(dataset_specs=[SMALL], codec_specs=["pca[components=1]"], rates=[1.0], out=tmp_path, progress=False)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["codecs"] == ["pca[components=1]"] and [h["codecs"] for h in cfg["history"]] == [["pca"]]
