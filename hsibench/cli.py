@@ -142,6 +142,8 @@ def _cmd_report(args) -> int:
                 raise InvalidParameterError(f"--pixel takes ROW,COL (two integers); got {args.pixel!r}") from None
         made = plots.figures(args.run, out / "figures", dataset=args.dataset, rate=args.rate, pixel=pixel,
                              data_dir=args.data_dir)
+        report.write(records, out, anchor=args.anchor, method=args.bd_method,  # report.md links the figures
+                     figures=made.paths, figure_notes=made.notes)
         for path in made.paths:
             print(path)
         for note in made.notes:

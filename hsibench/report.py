@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from . import bd
 from .codecs import parse_spec
@@ -407,18 +407,31 @@ def _section(t: Table) -> list[str]:
     return out + [""]
 
 
-def render(records: Iterable[dict], *, anchor: str = "speck", method: str = "cubic") -> str:
-    """The whole report as one markdown document: results per dataset, BD metrics, the paper's tables."""
+def render(records: Iterable[dict], *, anchor: str = "speck", method: str = "cubic",
+           figures: Sequence[Path] = (), figure_notes: Sequence[str] = (), base: Path | None = None) -> str:
+    """The whole report as one markdown document: results per dataset, BD metrics, the paper's tables.
+
+    ``figures`` (PNG paths) are linked at the end, relative to ``base`` (the report's folder),
+    with ``figure_notes`` saying which figures were left out and why.
+    """
     records = list(records)
     parts = ["# hsibench report", "", "## Results per dataset", "", markdown(records)]
     parts += _section(bd_table(records, anchor=anchor, method=method))
     parts += [f"Tables 1–4 of {PAPER}, regenerated from the records.", ""]
     for t in paper_tables(records):
         parts += _section(t)
+    pngs = [Path(f) for f in figures if Path(f).suffix == ".png"]
+    if pngs or figure_notes:
+        parts += ["## Figures", ""]
+        for f in pngs:
+            rel = f.relative_to(base).as_posix() if base is not None and f.is_relative_to(base) else f.as_posix()
+            parts += [f"![{f.stem}]({rel})", ""]
+        parts += [f"- {n}" for n in figure_notes] + [""]
     return "\n".join(parts)
 
 
-def write(records: Iterable[dict], out: str | Path, *, anchor: str = "speck", method: str = "cubic") -> list[Path]:
+def write(records: Iterable[dict], out: str | Path, *, anchor: str = "speck", method: str = "cubic",
+          figures: Sequence[Path] = (), figure_notes: Sequence[str] = ()) -> list[Path]:
     """Write ``report.md``, ``results.csv``, ``bd.csv`` and ``table1.csv``...``table4.csv`` (those present)."""
     records = list(records)
     out = Path(out)
@@ -428,7 +441,8 @@ def write(records: Iterable[dict], out: str | Path, *, anchor: str = "speck", me
         atomic_write(out / name, text.encode("utf-8"))
         written.append(out / name)
 
-    put("report.md", render(records, anchor=anchor, method=method))
+    put("report.md", render(records, anchor=anchor, method=method, figures=figures, figure_notes=figure_notes,
+                            base=out))
     put("results.csv", csv(records))
     tables = [("bd.csv", bd_table(records, anchor=anchor, method=method))]
     tables += [(f"table{i}.csv", t) for i, t in enumerate(paper_tables(records), 1)]

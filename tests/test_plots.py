@@ -69,3 +69,12 @@ def test_cli_report_figures(run_dir, tmp_path, capsys):
     assert (out / "figures").is_dir() and (out / "bd.csv").exists()
     assert main(["report", str(run_dir), "--figures", "--out", str(out), "--pixel", "a,b"]) == 2
     assert main(["report", str(run_dir), "--figures", "--out", str(out), "--dataset", "nope"]) == 2
+
+
+def test_report_links_the_figures(run_dir, tmp_path):
+    from hsibench import report
+
+    made = plots.figures(run_dir, tmp_path / "figures", formats=("png",))
+    report.write(results.load_records(run_dir), tmp_path, figures=made.paths, figure_notes=made.notes)
+    text = (tmp_path / "report.md").read_text()
+    assert "## Figures" in text and "](figures/rd_" in text and "Fig. 9" in text
