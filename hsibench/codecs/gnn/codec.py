@@ -310,7 +310,8 @@ class GNNCodec(Codec):
             "tile_batch": batch,
             "curve": result.curve,
             "mse_normalised": mse * 4.0 / (hi - lo) ** 2,
-            "psnr_decoded": psnr,
+            "psnr_decoded": psnr,  # what every decoder gets (CPU, float32, stored weights)
+            "psnr_training_device": result.curve[-1][3] if result.curve else None,  # last step, on `device`
         }
         return data
 
