@@ -48,6 +48,7 @@ class Made:
     paths: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     formats: tuple[str, ...] = FORMATS
+    palette: dict = field(default_factory=dict)  # spec -> colour, the same in every figure of a report
 
 
 def _slug(text: str) -> str:
@@ -133,7 +134,7 @@ def _rate_ticks(ax, rates) -> None:
 def rate_distortion(recs: list[dict], dataset: str, out: Path, made: Made) -> None:
     """PSNR vs bpppb and SAM vs bpppb; lines for deterministic codecs, points with seed spread otherwise."""
     groups = _by_spec(recs)
-    colours = _colours(list(groups))
+    colours = made.palette or _colours(list(groups))
     bits = recs[0]["dataset"]["native_bits"]
     fig = _new_figure(11, 4.6)
     axes = fig.subplots(1, 2)
@@ -172,7 +173,7 @@ def rate_distortion(recs: list[dict], dataset: str, out: Path, made: Made) -> No
 def timing(recs: list[dict], dataset: str, out: Path, made: Made) -> None:
     """Encode and decode wall-clock seconds vs achieved rate."""
     groups = _by_spec(recs)
-    colours = _colours(list(groups))
+    colours = made.palette or _colours(list(groups))
     fig = _new_figure(11, 4.2)
     axes = fig.subplots(1, 2, sharey=False)
     for ax, key, title in ((axes[0], "encode_s", "encode"), (axes[1], "decode_s", "decode")):
@@ -208,7 +209,7 @@ def band_psnr(recs: list[dict], dataset: str, rate: float, out: Path, made: Made
         made.notes.append(f"{dataset}: per-band PSNR skipped: no record at {rate:g} bpppb holds metrics.band_psnr")
         return
     groups = _by_spec(at)
-    colours = _colours(list(_by_spec(recs)))
+    colours = made.palette or _colours(list(_by_spec(recs)))
     fig = _new_figure(8, 4.4)
     ax = fig.subplots()
     for spec, rs in groups.items():
@@ -426,7 +427,7 @@ def visual(run_dir: Path, recs: list[dict], dataset: str, rate: float, pixel, da
     if not (0 <= pr < rows and 0 <= pc < cols):
         made.notes.append(f"{dataset}: spectrum skipped: pixel ({pr}, {pc}) is outside the {rows}x{cols} image")
         return
-    colours = _colours(list(_by_spec(recs)))
+    colours = made.palette or _colours(list(_by_spec(recs)))
     fig = _new_figure(8, 6)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
     x = np.arange(1, nb + 1)
@@ -464,6 +465,7 @@ def figures(run: str | Path, out: str | Path, *, dataset: str | None = None, rat
             data_dir = None
     out = Path(out)
     made = Made(formats=tuple(formats))
+    made.palette = _colours(sorted({r["codec"]["spec"] for r in records if r.get("status") == "ok"}))
     names = sorted({r["dataset"]["name"] for r in records})
     if dataset is not None:
         if dataset not in names:
