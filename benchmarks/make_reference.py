@@ -34,6 +34,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def key_numbers(records, specs) -> list[str]:
+    """A markdown table: PSNR at 1 bpppb per dataset x codec (the main run's specs), and achieved bpppb."""
+    from hsibench import report, runner
+
+    canonical = {runner.record_spec(s, runner.configure(s, 0)) for s in specs}
+    pts = report.rd_points(records)
+    pts = pts[(pts["target_bpppb"] == 1.0) & pts["spec"].isin(canonical)]
+    if pts.empty:
+        return ["(no successful task at 1 bpppb)"]
+    lines = ["| dataset | codec | bpppb | PSNR dB | seeds |", "|---|---|---:|---:|---:|"]
+    for r in pts.sort_values(["dataset", "psnr"], ascending=[True, False]).itertuples():
+        lines.append(f"| {r.dataset} | {r.spec} | {r.bpppb:.4f} | {r.psnr:.2f} | {r.n_seeds} |")
+    return lines
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "results" / "reference"), help="output folder (default results/reference)")
@@ -102,6 +117,10 @@ def main(argv=None) -> int:
         *([f"- also, classical codecs only: {', '.join(f'`{Path(e).name}`' for e in extras)}"] if extras else []),
         *([f"- skipped (file absent): {', '.join(skipped)}"] if skipped else []),
         f"- failed tasks (shown in the tables as failures): {sum(r['status'] != 'ok' for r in records)}",
+        "",
+        "PSNR (dB) at 1 bpppb target, mean over seeds (every table is in `report.md`):",
+        "",
+        *key_numbers(records, plan[0]["codec_specs"]),
         "",
         "Notes from the figure step:",
         "",
