@@ -100,8 +100,9 @@ def test_level_choice_and_errors():
         W.forward(np.zeros((4, 4, 4)), "dyadic", 1, 3)
     with pytest.raises(InvalidParameterError):
         W.forward(np.zeros((4, 4, 4)), "haar")
-    with pytest.raises(InvalidParameterError):
-        W.choose_levels((8, 8, 8), "packet", spectral_levels=-1)
+    for bad in (-1, 1.5, "x", True):
+        with pytest.raises(InvalidParameterError):
+            W.choose_levels((8, 8, 8), "packet", spectral_levels=bad)
 
 
 @pytest.mark.parametrize("kind,levels", [("packet", (3, 2)), ("dyadic", (2, 3)), ("packet", (1, 0))])

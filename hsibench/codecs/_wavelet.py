@@ -149,7 +149,7 @@ def choose_levels(shape_brc, kind: str = "packet", spectral_levels=None, spatial
         if given is None:
             out.append(auto)
             continue
-        if isinstance(given, bool) or int(given) != given or given < 0:
+        if isinstance(given, bool) or not isinstance(given, (int, np.integer)) or given < 0:
             raise InvalidParameterError(f"{name} must be a non-negative integer; got {given!r}")
         if given > top:
             raise InvalidParameterError(
