@@ -178,3 +178,21 @@ def test_trained_int8_weights_take_at_most_30_percent_of_float32():
         epochs["float32"] = codec.info["epochs_run"]["main"]
     assert sizes["int8"] <= 0.30 * sizes["float32"], sizes
     assert psnrs["int8"] >= psnrs["float32"] - 0.3, psnrs
+
+
+def test_missing_torch_is_a_clear_error(monkeypatch):
+    import builtins
+
+    from hsibench.codecs.gnn import codec as gnn_codec
+    from hsibench.errors import MissingDependencyError
+
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("No module named 'torch'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    with pytest.raises(MissingDependencyError, match="torch"):
+        gnn_codec._torch()
