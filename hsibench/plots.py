@@ -32,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import HsibenchError
+from .errors import HsibenchError, InvalidParameterError
 from .results import latest, load_records
 
 FORMATS = ("png", "pdf")
@@ -469,7 +469,7 @@ def figures(run: str | Path, out: str | Path, *, dataset: str | None = None, rat
     names = sorted({r["dataset"]["name"] for r in records})
     if dataset is not None:
         if dataset not in names:
-            raise HsibenchError(f"no records of dataset {dataset!r} in {run}; it has: {', '.join(names)}")
+            raise InvalidParameterError(f"no records of dataset {dataset!r} in {run}; it has: {', '.join(names)}")
         names = [dataset]
     for name in names:
         recs = _ok(records, name)
