@@ -12,7 +12,8 @@ axis (clipped to ``d``), so splitting a level-``k`` node halves every axis that 
 halved: 8 children in general (octants), 4 or 2 near the top of elongated subbands, one
 single coefficient at level 0.  Aligning the sets to powers of two lets a *max-msb pyramid*
 answer every significance test in O(1) (``pyr[pyr_off[s, k] + node]`` is the highest bit
-plane present in the node).  A set is written ``(s << 40) | node`` in the lists.
+plane present in the node).  A set is one int64 in the lists: its subband and its node
+coordinates at its level, bit-packed with the widths in ``pk`` (see :func:`build_tables`).
 
 The coder (Pearlman, Islam, Nagaraj & Said, "Efficient, low-complexity image coding with a
 set-partitioning embedded block coder", IEEE TCSVT 2004; 3-D: Tang & Pearlman 2006): one list
@@ -51,11 +52,10 @@ import numpy as np
 from numba import njit
 from numba.typed import List
 
+from ..errors import InvalidCubeError
 from . import _bits as B
 
 TOP_PLANE = 30  # magnitudes are scaled so that the largest lies in [2**30, 2**31)
-SHIFT = 40
-MASK = (1 << SHIFT) - 1
 MAX_LEVEL_CTX = 15
 
 # context model layout
@@ -108,6 +108,17 @@ def sign_classes(boxes) -> np.ndarray:
                     dtype=np.int64)
 
 
+def _context_table(boxes, dims, kind, cls) -> np.ndarray:
+    """Per subband: class, parent, sign class, and the shifts (0 or 1) that map a coefficient's
+    (z, y, x) to its parent's (the parent is as long or about half as long on each axis)."""
+    par = parent_subbands(boxes, kind)
+    shifts = np.zeros((len(boxes), 3), dtype=np.int64)
+    for i, p in enumerate(par):
+        if p >= 0:
+            shifts[i] = [1 if dims[p, a] < dims[i, a] else 0 for a in range(3)]
+    return np.column_stack([cls, par, sign_classes(boxes), shifts]).astype(np.int64)
+
+
 def build_tables(boxes, kind: str = "packet") -> dict:
     """Geometry tables of the octrees over the subbands ``boxes`` (z0, z1, y0, y1, x0, x1)."""
     nsb = len(boxes)
@@ -135,8 +146,14 @@ def build_tables(boxes, kind: str = "packet") -> dict:
                 pyr_off[s, k] = total
                 total += cnt
     cls = np.array([(2 if b[0] > 0 else 0) + (1 if (b[2] > 0 or b[4] > 0) else 0) for b in boxes], dtype=np.int64)
+    # bit widths of x, y, z in a list entry, then masks; the subband index takes the rest
+    widths = [max(1, int(dims[:, a].max() - 1).bit_length()) for a in (2, 1, 0)]
+    if sum(widths) + max(1, (nsb - 1).bit_length()) > 62:
+        raise InvalidCubeError(f"a cube this large ({dims[:, 0].max()} x {dims[:, 1].max()} x "
+                               f"{dims[:, 2].max()} subbands) exceeds the 62-bit set addresses of speck")
+    pk = np.array(widths + [(1 << w) - 1 for w in widths], dtype=np.int64)
     return dict(
-        sb_ctx=np.stack([cls, parent_subbands(boxes, kind), sign_classes(boxes)], axis=1), sb_off=sb_off, sb_dim=dims, sb_k=sb_k, lvl_dim=lvl_dim, pyr_off=pyr_off,
+        pk=pk, sb_ctx=_context_table(boxes, dims, kind, cls), sb_off=sb_off, sb_dim=dims, sb_k=sb_k, lvl_dim=lvl_dim, pyr_off=pyr_off,
         lvl_count=lvl_count, pyr_size=total, kmax=kmax,
     )
 
@@ -296,6 +313,12 @@ def _append(box, j, cnt, value):
     cnt[j] = n + 1
 
 
+@njit(cache=True, inline="always")
+def _pack(s, z, y, x, pk):
+    """One list entry: subband and node coordinates, widths ``pk[0:3]`` for x, y, z."""
+    return (((s << pk[2]) | z) << pk[1] | y) << pk[0] | x
+
+
 @njit(cache=True)
 def _vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, z, y, x, dz, dy, dx, fresh):
     sp = 0
@@ -336,9 +359,9 @@ def _parent_sig(sig, sb_ctx, sb_off, sb_dim, s, z, y, x):
     p = sb_ctx[s, 1]
     if p < 0:
         return 0
-    pz = min(z * sb_dim[p, 0] // sb_dim[s, 0], sb_dim[p, 0] - 1)
-    py = min(y * sb_dim[p, 1] // sb_dim[s, 1], sb_dim[p, 1] - 1)
-    px = min(x * sb_dim[p, 2] // sb_dim[s, 2], sb_dim[p, 2] - 1)
+    pz = min(z >> sb_ctx[s, 3], sb_dim[p, 0] - 1)
+    py = min(y >> sb_ctx[s, 4], sb_dim[p, 1] - 1)
+    px = min(x >> sb_ctx[s, 5], sb_dim[p, 2] - 1)
     return 1 if sig[sb_off[p] + (pz * sb_dim[p, 1] + py) * sb_dim[p, 2] + px] != 0 else 0
 
 
@@ -383,7 +406,7 @@ def _new_sig(ctl, st, buf, models, sgn, sig, rec, lspbox, lspcnt, v, z, y, x, dz
 
 @njit(cache=True)
 def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, lspcnt, stack, tmp,
-           s, k0, z0, y0, x0, n, sb_off, sb_dim, sb_k, lvl_dim, pyr_off, sb_ctx):
+           s, k0, z0, y0, x0, n, sb_off, sb_dim, sb_k, lvl_dim, pyr_off, sb_ctx, pk):
     """Code the descendants of the significant set (s, k0, z0, y0, x0), depth first."""
     enc = ctl[0] == 1
     sp = 0
@@ -444,7 +467,7 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
                             if r < 0:
                                 return -1
                         else:
-                            _append(lis, 0, lis_n, (s << SHIFT) | loc)
+                            _append(lis, 0, lis_n, _pack(s, cz, cy, cx, pk))
                     else:
                         if c == m and nsig == 0:
                             bit = 1
@@ -461,7 +484,7 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
                             tmp[nsplit, 2] = cx
                             nsplit += 1
                         else:
-                            _append(lis, kc, lis_n, (s << SHIFT) | loc)
+                            _append(lis, kc, lis_n, _pack(s, cz, cy, cx, pk))
         for j in range(nsplit - 1, -1, -1):
             stack[sp, 0] = kc
             stack[sp, 1] = tmp[j, 0]
@@ -473,7 +496,7 @@ def _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, ls
 
 @njit(cache=True)
 def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
-              sb_off, sb_dim, sb_k, lvl_dim, pyr_off, lvl_count, sb_ctx, lsp_cap):
+              sb_off, sb_dim, sb_k, lvl_dim, pyr_off, lvl_count, sb_ctx, pk, lsp_cap):
     """Run 3D-SPECK from the top bit plane down; returns ``(stopped, plane, decisions)``.
 
     Encoder (``enc=1``): reads ``msb``/``pyr``/``q``/``sgn``, writes decisions to ``buf`` while
@@ -492,7 +515,7 @@ def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
     for k in range(kmax + 1):
         lis.append(np.empty(max(1, min(lvl_count[k], 4096)), dtype=np.int64))
     for s in range(nsb):
-        _append(lis, sb_k[s, 3], lis_n, s << SHIFT)
+        _append(lis, sb_k[s, 3], lis_n, _pack(s, 0, 0, 0, pk))
     lspbox = List()
     lspbox.append(np.empty(max(1, lsp_cap), dtype=np.int64))
     lspcnt = np.zeros(1, dtype=np.int64)
@@ -510,13 +533,12 @@ def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
             w = 0
             for i in range(m):
                 e = arr[i]
-                s = e >> SHIFT
-                loc = e & MASK
+                x = e & pk[3]
+                y = (e >> pk[0]) & pk[4]
+                z = (e >> (pk[0] + pk[1])) & pk[5]
+                s = e >> (pk[0] + pk[1] + pk[2])
                 nz, ny, nx = lvl_dim[s, k, 0], lvl_dim[s, k, 1], lvl_dim[s, k, 2]
-                x = loc % nx
-                t = loc // nx
-                y = t % ny
-                z = t // ny
+                loc = (z * ny + y) * nx + x
                 if k == 0:
                     v = sb_off[s] + loc
                     ctx = _vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, z, y, x, nz, ny, nx, 0)
@@ -538,7 +560,7 @@ def speck_run(enc, ac, limit, buf, st, models, msb, pyr, q, sgn, sig, rec,
                         return 1, n, ctl[4]
                     if bit == 1:
                         r = _split(ctl, st, buf, models, msb, pyr, sgn, sig, rec, lis, lis_n, lspbox, lspcnt,
-                                   stack, tmp, s, k, z, y, x, n, sb_off, sb_dim, sb_k, lvl_dim, pyr_off, sb_ctx)
+                                   stack, tmp, s, k, z, y, x, n, sb_off, sb_dim, sb_k, lvl_dim, pyr_off, sb_ctx, pk)
                         if r < 0:
                             return 1, n, ctl[4]
                     else:

@@ -180,7 +180,7 @@ class Speck(Codec):
 
 def _geometry(t: dict) -> tuple:
     """The octree tables in the order :func:`._speck_kernels.speck_run` takes them."""
-    return t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], t["sb_ctx"]
+    return t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], t["sb_ctx"], t["pk"]
 
 
 def _read_params(p: dict, shape_brc):
