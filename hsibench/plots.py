@@ -256,7 +256,8 @@ def training(recs: list[dict], dataset: str, rate: float, out: Path, made: Made)
     fig = _new_figure(11, 7.5)
     axes = fig.subplots(2, 2)
     for i, (r, arr) in enumerate(runs):
-        st = (r.get("encode_info") or {}).get("structure") or {}
+        st = (r.get("encode_info") or {}).get("structure")
+        st = st if isinstance(st, dict) else {}  # e.g. "constant" for a constant cube
         what = ", ".join(f"{k}={st[k]:.2g}" if isinstance(st[k], float) else f"{k}={st[k]}"
                          for k in ("blocks", "channels", "prune") if k in st)
         label = f"{r['codec']['spec']} @ {r['target_bpppb']:g} bpppb, seed {r.get('seed')}" + (f" ({what})" if what else "")
