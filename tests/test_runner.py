@@ -197,3 +197,27 @@ def test_config_keeps_the_history_of_a_run_directory(tmp_path):
     runner.run(dataset_specs=[SMALL], codec_specs=["pca[components=1]"], rates=[1.0], out=tmp_path, progress=False)
     cfg = json.loads((tmp_path / "config.json").read_text())
     assert cfg["codecs"] == ["pca[components=1]"] and [h["codecs"] for h in cfg["history"]] == [["pca"]]
+
+
+def test_a_dead_worker_is_a_failed_task_not_a_crash(tmp_path, monkeypatch):
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    class DeadPool:  # every task's worker "dies", as a segfault or the OOM killer would make it
+        def __init__(self, *a, **k):
+            pass
+
+        def submit(self, fn, *args):
+            fut = Future()
+            fut.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+            return fut
+
+        def shutdown(self, **k):
+            pass
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", DeadPool)
+    s = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0, 2.0], out=tmp_path, progress=False, jobs=2)
+    assert s.ran == 2 and len(s.failed) == 2
+    rec = results.load_records(tmp_path)[0]
+    assert rec["status"] == "failed" and rec["error"]["type"] == "BrokenProcessPool"
+    assert rec["error"]["message"].startswith("worker process failed") and rec["codec"]["spec"] == "pca"
