@@ -161,6 +161,11 @@ def test_int16_mapping_uses_the_full_range():
 # --------------------------------------------------------------------------------------------
 
 
+def test_too_many_components_for_the_rate():
+    with pytest.raises(InvalidRateError, match="too low for 16 principal components"):
+        codecs.get("pca_jpeg2000[components=16]").encode(make_cube(), bpppb=0.5)
+
+
 def test_side_information_round_trip():
     rng = np.random.default_rng(2)
     smooth = np.cumsum(rng.integers(-20, 21, (60, 3)), axis=0)  # coded as differences

@@ -282,7 +282,13 @@ def synthesis_norms(bands: int, levels: int) -> np.ndarray:
     """L2 norm of each coefficient's synthesis vector: weights that make coefficient MSE cube MSE."""
     if levels == 0:
         return np.ones(bands)
-    return np.linalg.norm(spectral_inverse(np.eye(bands)[:, None, :], levels)[:, 0, :], axis=0)
+    out = np.empty(bands)
+    for start in range(0, bands, 256):  # impulses in blocks: bounded memory for any band count
+        stop = min(bands, start + 256)
+        impulses = np.zeros((bands, 1, stop - start))
+        impulses[np.arange(start, stop), 0, np.arange(stop - start)] = 1.0
+        out[start:stop] = np.linalg.norm(spectral_inverse(impulses, levels)[:, 0, :], axis=0)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -212,6 +212,11 @@ class PCAJPEG2000(Codec):
         want = self.config["components"]
         best = search.best_for(min(want, bands)) if want is not None else search.best_over_k(bands)
         best = search.refine(best)
+        if best is None and want and search.smallest() <= search.budget:
+            raise InvalidRateError(
+                f"{bpppb:g} bpppb is too low for {min(want, bands)} principal components of this cube "
+                "(their basis and JPEG 2000 headers do not fit); lower 'components' or leave it automatic"
+            )
         if best is None:
             smallest = search.smallest()
             raise InvalidRateError(
