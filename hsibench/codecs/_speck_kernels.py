@@ -33,7 +33,8 @@ the first or in the second half of the siblings, or after a significant sibling.
 significance: (class, origin, significant spatial 4-neighbours 0/1/2+, spectral neighbours
 0/1/2, any significant diagonal neighbour in the band plane, significant parent: the
 coefficient at the same place in the parent subband, see :func:`parent_subbands`).  Set
-significance: (class, level, origin, significant parent at the set's centre).  Sign: (sign
+significance: (class, level, origin, significant parent at the set's centre, a significant
+coefficient just outside one of its faces).  Sign: (sign
 class: spectral position of the subband x spatially low/high, and per axis x, y, z the sign
 vote of the two neighbours: none / positive / negative) -- signs of spatial detail are shared
 by neighbouring bands and those of spectral detail by neighbouring pixels, in ways that differ
@@ -62,7 +63,7 @@ MAX_LEVEL_CTX = 15
 N_CLS = 4  # subband classes: (spectrally high?) * 2 + (spatially high?)
 N_VOX = N_CLS * 4 * 9 * 2 * 2
 CTX_SET = N_VOX
-N_SET = N_CLS * (MAX_LEVEL_CTX + 1) * 4 * 2
+N_SET = N_CLS * (MAX_LEVEL_CTX + 1) * 4 * 2 * 2
 CTX_SIGN = CTX_SET + N_SET
 N_SIGN = 27 * 12
 CTX_REF = CTX_SIGN + N_SIGN
@@ -368,7 +369,8 @@ def _parent_sig(sig, sb_ctx, sb_off, sb_dim, s, z, y, x):
 @njit(cache=True)
 def _set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, k, z, y, x, kind):
     """Context of a set: class, level, origin (LIS / fresh / fresh after a significant sibling),
-    and whether the parent-subband coefficient at the set's centre is significant."""
+    whether the parent-subband coefficient at the set's centre is significant, and whether a
+    coefficient just outside one of its six faces (on the centre lines) is significant."""
     kk = k if k < MAX_LEVEL_CTX else MAX_LEVEL_CTX
     hz = 1 << min(k, sb_k[s, 0])
     hy = 1 << min(k, sb_k[s, 1])
@@ -377,7 +379,23 @@ def _set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, k, z, y, x, kind):
     cy = min(y * hy + hy // 2, sb_dim[s, 1] - 1)
     cx = min(x * hx + hx // 2, sb_dim[s, 2] - 1)
     pa = _parent_sig(sig, sb_ctx, sb_off, sb_dim, s, cz, cy, cx)
-    return CTX_SET + (((sb_ctx[s, 0] * (MAX_LEVEL_CTX + 1) + kk) * 4 + kind) * 2 + pa)
+    # a significant coefficient just outside one of the set's faces, on its centre lines
+    dy, dx = sb_dim[s, 1], sb_dim[s, 2]
+    base = sb_off[s]
+    nb = 0
+    if z > 0 and sig[base + ((z * hz - 1) * dy + cy) * dx + cx] != 0:
+        nb = 1
+    elif y > 0 and sig[base + (cz * dy + y * hy - 1) * dx + cx] != 0:
+        nb = 1
+    elif x > 0 and sig[base + (cz * dy + cy) * dx + x * hx - 1] != 0:
+        nb = 1
+    elif (z + 1) * hz < sb_dim[s, 0] and sig[base + (((z + 1) * hz) * dy + cy) * dx + cx] != 0:
+        nb = 1
+    elif (y + 1) * hy < dy and sig[base + (cz * dy + (y + 1) * hy) * dx + cx] != 0:
+        nb = 1
+    elif (x + 1) * hx < dx and sig[base + (cz * dy + cy) * dx + (x + 1) * hx] != 0:
+        nb = 1
+    return CTX_SET + ((((sb_ctx[s, 0] * (MAX_LEVEL_CTX + 1) + kk) * 4 + kind) * 2 + pa) * 2 + nb)
 
 
 @njit(cache=True, inline="always")
