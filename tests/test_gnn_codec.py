@@ -196,3 +196,14 @@ def test_missing_torch_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_torch)
     with pytest.raises(MissingDependencyError, match="torch"):
         gnn_codec._torch()
+
+
+def test_snapshots_of_the_output_band(cube):
+    codec = codecs.get("gnn[epochs=40,progress=false,snapshots=4,snapshot_band=5,blocks=3,channels=4,weights=float32]")
+    codec.encode(cube, bpppb=12.0)
+    snap = codec.info["snapshots"]
+    assert snap["band"] == 5 and snap["tile"] is None and snap["epochs"][0] == 1 and snap["epochs"][-1] == 40
+    first, last = (np.asarray(snap["images"][i]) for i in (0, -1))
+    assert first.shape == cube.shape[:2]
+    truth = cube[:, :, 5].astype(np.float64)
+    assert np.abs(last - truth).mean() < np.abs(first - truth).mean()  # it learns

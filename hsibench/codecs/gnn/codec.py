@@ -108,6 +108,10 @@ class GNNCodec(Codec):
         "tile_batch": Param(int, 4, "tiles per training step", _positive, "> 0"),
         "prune_rounds": Param(int, 3, "prune-and-retrain rounds", _positive, "> 0"),
         "log_every": Param(int, 0, "training-curve interval in epochs (0: about 100 points)", lambda v: v >= 0, ">= 0"),
+        "snapshots": Param(int, 0, "keep the output band image at this many log-spaced epochs in info (paper Fig. 9)",
+                           lambda v: 0 <= v <= 50, "0..50"),
+        "snapshot_band": Param(int, None, "band of the snapshots (auto: the middle band)", lambda v: v >= 0, ">= 0",
+                               optional=True),
         "progress": Param(bool, True, "progress bar on stderr (also off when not a terminal or HSIBENCH_NO_PROGRESS is set)"),
         "threads": Param(int, None, "torch CPU threads while encoding (auto: 1 for tiny networks, else half the cores, at most 4)",
                          _positive, "> 0", optional=True),
@@ -241,7 +245,8 @@ class GNNCodec(Codec):
         tcfg = TrainConfig(
             p=cfg["p"], lr=lr, epochs=epochs, time_budget_s=tbudget, seed=cfg["seed"], device=device,
             amp=cfg["amp"], tile_batch=cfg["tile_batch"], prune_rounds=cfg["prune_rounds"],
-            log_every=cfg["log_every"], progress=cfg["progress"],
+            log_every=cfg["log_every"], progress=cfg["progress"], snapshots=cfg["snapshots"],
+            snapshot_band=min(bands - 1, cfg["snapshot_band"] if cfg["snapshot_band"] is not None else bands // 2),
         )
         threads_before = torch.get_num_threads()
         threads = cfg["threads"]
@@ -313,6 +318,14 @@ class GNNCodec(Codec):
             "psnr_decoded": psnr,  # what every decoder gets (CPU, float32, stored weights)
             "psnr_training_device": result.curve[-1][3] if result.curve else None,  # last step, on `device`
         }
+        if result.snapshots:
+            scale = 0.5 * (hi - lo)
+            self.info["snapshots"] = {
+                "band": tcfg.snapshot_band,
+                "tile": 0 if grid is not None else None,  # tiled runs: the first tile's image
+                "epochs": [e for e, _ in result.snapshots],
+                "images": [np.round((img.astype(np.float64) + 1.0) * scale + lo, 2).tolist() for _, img in result.snapshots],
+            }
         return data
 
     # ------------------------------------------------------------------------------------------

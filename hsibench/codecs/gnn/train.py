@@ -60,6 +60,8 @@ class TrainConfig:
     tile_batch: int = 4
     prune_rounds: int = 3
     log_every: int = 0  # 0: about 100 points per run
+    snapshots: int = 0  # output-band images kept at this many (log-spaced) epochs
+    snapshot_band: int = 0
     progress: bool = True
 
 
@@ -75,6 +77,7 @@ class TrainResult:
     stopped_by_time: bool = False
     seconds: float = 0.0
     deterministic: bool = True
+    snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (epoch, normalised band image)
 
 
 def loss_fn(out: torch.Tensor, y: torch.Tensor, p: float) -> torch.Tensor:
@@ -133,6 +136,11 @@ class Trainer:
         self.e_main = max(1, e - self.e_ft - self.e_pr)
         self.total = self.e_main + self.e_pr + self.e_ft
         self.log_every = cfg.log_every if cfg.log_every > 0 else max(1, self.total // 100)
+        self.snap_epochs: set[int] = set()
+        if cfg.snapshots > 0:
+            grid_e = np.geomspace(1, self.total, cfg.snapshots) if cfg.snapshots > 1 else [self.total]
+            self.snap_epochs = {int(round(e)) for e in grid_e} | {self.total}
+        self.snapshots: list[tuple[int, np.ndarray]] = []
         if self.cuda and cfg.amp:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         else:
@@ -192,6 +200,10 @@ class Trainer:
                 post_step()
             done += 1
             self.epoch += 1
+            if self.epoch in self.snap_epochs:  # the output this epoch trained on (tile 0 when tiled)
+                with torch.no_grad():
+                    img = out if self.n_tiles == 1 else forward(self.z_all[:1])
+                    self.snapshots.append((self.epoch, img[0, self.cfg.snapshot_band].float().cpu().numpy()))
             if self.epoch % self.log_every == 0 or self.epoch == self.total:
                 with torch.no_grad():
                     mse = float(((out.detach().float() - y) ** 2).mean())
@@ -302,7 +314,7 @@ class Trainer:
             return TrainResult(
                 params=params, mask=mask_np, qmax=qmax, curve=self.curve, epochs_run=runs,
                 stopped_by_time=self.stopped_by_time, seconds=time.perf_counter() - self.t0,
-                deterministic=deterministic,
+                deterministic=deterministic, snapshots=self.snapshots,
             )
         finally:
             if self.pbar is not None:
