@@ -83,6 +83,8 @@ def markdown(records: Iterable[dict]) -> str:
 
     A seed column appears for datasets where some codec ran with more than one seed.
     """
+    records = latest(records)
+    about = {r["dataset"]["name"]: r["dataset"] for r in records}
     frame = _sorted(to_frame(records))
     parts = []
     for dataset, rows in frame.groupby("dataset", sort=False):
@@ -101,6 +103,12 @@ def markdown(records: Iterable[dict]) -> str:
                 cells = [row["spec"] if col == "codec" else _cell(row[col], fmt) for col, _, fmt in cols]
             body.append(cells)
         parts.append(f"### {dataset}\n")
+        d = about.get(dataset) or {}
+        failed = int((rows["status"] != "ok").sum())
+        if d:
+            parts.append(f"{'×'.join(map(str, d.get('shape', [])))} {d.get('dtype')}, {d.get('native_bits')}-bit native, "
+                         f"sha256 {str(d.get('sha256'))[:12]}…; {len(rows)} tasks"
+                         + (f", {failed} failed (rows marked failed, never numbers)" if failed else "") + "\n")
         parts += _md_table(heads, body)
         parts.append("")
     return "\n".join(parts) if parts else "(no records)\n"
