@@ -53,7 +53,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "results" / "reference"), help="output folder (default results/reference)")
     p.add_argument("--quick", action="store_true", help="a 32x32x16 scene and 30 GNN epochs: checks the script, not a reference")
-    p.add_argument("--fresh", action="store_true", help="delete the old run first (default: resume it)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the tasks already recorded in <out>/run (default: delete the old run and redo "
+                        "everything, since the committed run has no streams for the visual figures)")
     p.add_argument("--extra", action="append", default=[], metavar="CUBE",
                    help="also run the classical codecs (all but the GNN) on this cube file or dataset spec, "
                         "at the same rates; repeatable; a file that is absent is skipped with a note")
@@ -64,7 +66,7 @@ def main(argv=None) -> int:
 
     out = Path(args.out)
     run_dir = out / "run"
-    if args.fresh and run_dir.exists():
+    if not args.resume and run_dir.exists():
         shutil.rmtree(run_dir)
     dataset = "synthetic[rows=32,cols=32,bands=16]" if args.quick else "synthetic"
     gnn = "gnn[device=cpu,epochs=30]" if args.quick else "gnn[device=cpu]"
@@ -103,9 +105,10 @@ def main(argv=None) -> int:
     lines = [
         "# Reference results",
         "",
-        f"Regenerate with `{cmd}` from the repository root (add `--fresh` to rerun every task",
-        "instead of resuming the recorded ones). The run itself is in `run/` (records, `config.json`,",
-        "`env.json`); `report.md` has every table, `figures/` every figure (PNG and PDF).",
+        f"Regenerate with `{cmd}` from the repository root (it reruns every task; `--resume`",
+        "keeps tasks already recorded). The run itself is in `run/` (records, `config.json`,",
+        "`env.json`; its stream bytes are not committed); `report.md` has every table and links",
+        "every figure in `figures/` (PNG and PDF).",
         "",
         f"- made: {datetime.now(timezone.utc).isoformat(timespec='minutes')}, {minutes:.1f} min for this invocation",
         f"- machine: {env.get('cpu')} ({env.get('cpu_count')} logical CPUs visible, shared with other work: timings are noisy), "
