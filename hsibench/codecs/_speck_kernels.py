@@ -59,13 +59,14 @@ from . import _bits as B
 TOP_PLANE = 30  # magnitudes are scaled so that the largest lies in [2**30, 2**31)
 MAX_LEVEL_CTX = 15
 
-# context model layout
+# context model layout (origin: from the LIS / fresh, no significant sibling yet, first or
+# second half / fresh after a significant sibling)
 N_CLS = 4  # subband classes: (spectrally high?) * 2 + (spatially high?)
-N_VOX = N_CLS * 4 * 9 * 2 * 2
+N_VOX = N_CLS * 4 * 9 * 2 * 2  # class, origin, spatial x spectral neighbours, diagonal, parent
 CTX_SET = N_VOX
-N_SET = N_CLS * (MAX_LEVEL_CTX + 1) * 4 * 2 * 2
+N_SET = N_CLS * (MAX_LEVEL_CTX + 1) * 4 * 2 * 2  # class, level, origin, parent, face neighbour
 CTX_SIGN = CTX_SET + N_SET
-N_SIGN = 27 * 12
+N_SIGN = 27 * 12  # neighbour sign votes along x, y, z; 12 sign classes (sign_classes)
 CTX_REF = CTX_SIGN + N_SIGN
 N_REF = 3
 N_MODELS = CTX_REF + N_REF
