@@ -207,3 +207,20 @@ def test_snapshots_of_the_output_band(cube):
     assert first.shape == cube.shape[:2]
     truth = cube[:, :, 5].astype(np.float64)
     assert np.abs(last - truth).mean() < np.abs(first - truth).mean()  # it learns
+
+
+def test_mixed_precision_code_path_on_the_cpu(cube, monkeypatch):
+    """The CUDA bfloat16 autocast path, run with CPU autocast (no GPU here): it trains and folds."""
+    from hsibench.codecs.gnn import train
+
+    real_init = train.Trainer.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self.amp_dtype = torch.bfloat16
+
+    monkeypatch.setattr(train.Trainer, "__init__", init)
+    codec = codecs.get("gnn[epochs=60,progress=false,blocks=3,channels=4,weights=float32]")
+    data = codec.encode(cube, bpppb=12.0)
+    assert abs(_psnr(cube, codecs.get("gnn").decode(data)) - codec.info["psnr_decoded"]) < 0.05
+    assert codec.info["psnr_decoded"] > 20

@@ -10,7 +10,8 @@ subset of ``tile_batch`` tiles) and the wall-clock budget in proportion:
 3. BatchNorm folded into the convolutions (:func:`model.fold_batchnorm`);
 4. a short fine-tune of the folded network in float32 with the storage precision simulated
    (straight-through fake quantisation per output channel for 8-bit weights, float16 rounding
-   for half precision).  Skipped for float32 of a single image, where folding is exact.
+   for half precision).  Skipped for float32 weights of a single image trained without mixed
+   precision, where folding is exact.
 
 The result is the deployed tensors the storage module writes.  This module imports torch.
 """
@@ -129,8 +130,14 @@ class Trainer:
         self.stopped_by_time = False
         if self.n_tiles == 1:
             self.y_full = torch.from_numpy(np.ascontiguousarray(target[None])).to(self.device)
+        if self.cuda and cfg.amp:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        else:
+            self.amp_dtype = None
         e = max(1, int(cfg.epochs))
-        need_ft = st.weights != "float32" or self.n_tiles > 1
+        # a float32 fine-tune follows whenever the trained network is not exactly what is stored:
+        # quantised weights, tiles (BN statistics change when folded), mixed-precision training
+        need_ft = st.weights != "float32" or self.n_tiles > 1 or self.amp_dtype is not None
         self.e_ft = max(1, int(round(FINETUNE_SHARE * e))) if need_ft else 0
         self.e_pr = max(cfg.prune_rounds, int(round(PRUNE_SHARE * e))) if st.prune > 0 else 0
         self.e_main = max(1, e - self.e_ft - self.e_pr)
@@ -141,10 +148,6 @@ class Trainer:
             grid_e = np.geomspace(1, self.total, cfg.snapshots) if cfg.snapshots > 1 else [self.total]
             self.snap_epochs = {int(round(e)) for e in grid_e} | {self.total}
         self.snapshots: list[tuple[int, np.ndarray]] = []
-        if self.cuda and cfg.amp:
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        else:
-            self.amp_dtype = None
 
     # -- data -------------------------------------------------------------------------------
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
