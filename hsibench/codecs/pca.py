@@ -24,6 +24,7 @@ from .base import Codec, Header, Param, budget_bytes, register
 
 _FIXED = struct.Struct("<HBd")  # k, basis_bits, step
 _STEP_ITERS = 30
+_PROXY_RESOLUTION = 0.01  # log2 step resolution of the component-count search (0.7 %)
 _TOLERANCE = 0.97  # accept a quantiser once the stream fills this share of the budget
 
 
@@ -127,6 +128,7 @@ class _Search:
     def __init__(self, codec, shape, centred, total_energy, vecs, vals, capacity):
         self.rows, self.cols, self.bands = shape
         self.centred = centred
+        self.centred_t = np.ascontiguousarray(centred.T)  # (bands, pixels): components come out image-major
         self.total = total_energy
         self.vecs = vecs
         self.capacity = capacity  # bytes for the predictor flags + coded data
@@ -139,15 +141,16 @@ class _Search:
         scale = float(1 << self.basis_bits)
         basis_q = np.rint(self.vecs[:, :k] * scale).astype(np.int64)
         basis = basis_q / scale
-        coeffs = self.centred @ basis @ np.linalg.inv(basis.T @ basis)
+        # least-squares coefficients for the quantised (not quite orthonormal) basis, (k, pixels)
+        coeffs = np.linalg.solve(basis.T @ basis, basis.T @ self.centred_t)
         return basis_q, basis, coeffs
 
     def _quantise(self, coeffs, step):
-        q = np.rint(coeffs / step).astype(np.int64)
-        return q, np.ascontiguousarray(q.T.reshape(-1, self.rows, self.cols))
+        """Quantised components as (k, rows, cols) integers."""
+        return np.rint(coeffs * (1.0 / step)).astype(np.int64).reshape(-1, self.rows, self.cols)
 
-    def _sse(self, q, step, basis) -> float:
-        err = self.centred - (q * step) @ basis.T
+    def _sse(self, comps, step, basis) -> float:
+        err = self.centred_t - basis @ (comps.reshape(comps.shape[0], -1) * step)
         return float(np.einsum("ij,ij->", err, err))
 
     def proxy(self, k: int) -> tuple[float, float]:
@@ -161,16 +164,16 @@ class _Search:
             basis_q, basis, coeffs = self._project(k)
             basis_bits = K._h0_bits(basis_q.ravel()) + 64
             lo, hi = self.log_lo, self.log_hi
-            for _ in range(_STEP_ITERS):
+            while hi - lo > _PROXY_RESOLUTION:
                 mid = 0.5 * (lo + hi)
-                q, comps = self._quantise(coeffs, 2.0**mid)
+                comps = self._quantise(coeffs, 2.0**mid)
                 if basis_bits + K.estimate(comps)[0].sum() <= cap_bits:
                     hi = mid
                 else:
                     lo = mid
-            q, comps = self._quantise(coeffs, 2.0**hi)
+            comps = self._quantise(coeffs, 2.0**hi)
             fits = basis_bits + K.estimate(comps)[0].sum() <= cap_bits
-            result = (self._sse(q, 2.0**hi, basis) if fits else math.inf, hi)
+            result = (self._sse(comps, 2.0**hi, basis) if fits else math.inf, hi)
         self._proxy[k] = result
         return result
 
@@ -196,7 +199,7 @@ class _Search:
         basis_q, basis, coeffs = self._project(k)
 
         def attempt(log_step):
-            q, comps = self._quantise(coeffs, 2.0**log_step)
+            comps = self._quantise(coeffs, 2.0**log_step)
             flags = K.estimate(comps)[1]
             coded = K.encode_all(basis_q, comps, flags, cap)
             return (k, 2.0**log_step, coded, flags) if coded.size else None
