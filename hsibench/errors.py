@@ -62,5 +62,9 @@ class DatasetFormatError(HsibenchError, ValueError):
     """A dataset file cannot be read as a cube (unknown format, missing variable, wrong shape)."""
 
 
+class DeviceMemoryError(HsibenchError, MemoryError):
+    """Training ran out of GPU memory; the message says what to lower (or to use tiles)."""
+
+
 class ResultsError(HsibenchError, OSError):
     """A run directory or records file cannot be read or written."""

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hsibench import codecs  # noqa: E402
-from hsibench.codecs.gnn import DeviceMemoryError  # noqa: E402
+from hsibench.errors import DeviceMemoryError  # noqa: E402
 from hsibench.codecs.gnn.structure import Geometry, Structure, pruned_count  # noqa: E402
 from hsibench.errors import (  # noqa: E402
     CorruptDataError,

@@ -6,6 +6,6 @@ Modules: ``latent`` (seed/key -> latent codes), ``structure`` (sizes and the rat
 (the registered ``gnn`` codec).
 """
 
-from .codec import DeviceMemoryError, GNNCodec
+from .codec import GNNCodec
 
-__all__ = ["DeviceMemoryError", "GNNCodec"]
+__all__ = ["GNNCodec"]

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import (
+    DeviceMemoryError,
     CorruptDataError,
     HsibenchError,
     InvalidCubeError,
@@ -55,10 +56,6 @@ CPU_EPOCHS_RANGE = (300, 2000)  # and the rate search keeps networks small enoug
 CPU_TIME_BUDGET_S = 20.0  # CPU safety net per encode; recorded in info when it stops training early
 SMALL_STEP_MACS = 2e7  # below this many MACs per training step the CPU trains single-threaded
 QMAX_STEPS = (127, 111, 95, 79, 63, 47, 31, 23, 15, 11, 7, 5, 3, 2, 1)
-
-
-class DeviceMemoryError(HsibenchError, MemoryError):
-    """Training ran out of GPU memory; the message says what to lower."""
 
 
 def _torch():
