@@ -30,6 +30,10 @@ class CorruptDataError(HsibenchError, ValueError):
     """Bytes handed to ``decode`` are not a valid, complete hsibench container."""
 
 
+class MultiImageStreamError(CorruptDataError):
+    """A stream holding several images (gnn ``encode_images``) was given to ``decode``; use ``decode_images``."""
+
+
 class KeyRequiredError(HsibenchError, ValueError):
     """A keyed stream was decoded without the key it needs."""
 

@@ -19,6 +19,24 @@ Defaults by device (parameters left at ``auto``):
   half the cores (at most 4).  ``hsibench run`` on the 128 x 128 x 64 synthetic cube at five
   rates then takes under 2 minutes on a loaded 2-core machine.
 
+Several images in one network (the paper's "the embedding gives each image its own latent
+code")::
+
+    codec = hsibench.codecs.get("gnn[epochs=300]")
+    data = codec.encode_images([cube_a, cube_b], bpppb=2.0)   # one ordinary hsibench container
+    cube_a2, cube_b2 = hsibench.codecs.get("gnn").decode_images(data)
+
+The cubes must share (rows, cols, bands) and dtype (``InvalidCubeError`` otherwise); each image
+is its own "tile" with its own latent (``tiling.ImageStack``; with ``tile=`` each image is also
+tiled), is min-max normalised with its own min and max, and the header holds ``images`` and the
+lists of mins and maxs.  The rate counts all images' voxels: ``8 * len(data) / (images * rows *
+cols * bands)``; ``info["psnr_decoded"]`` is then a list, one PSNR per image.  Keyed streams
+derive image ``i``'s latent from the key and ``i``; decode them with ``decode_images(data,
+key=K)``.  ``decode`` of a multi-image stream raises ``MultiImageStreamError`` (a
+``CorruptDataError``) that points to ``decode_images``: the contract's ``decode`` returns one
+cube of the header's shape.  ``encode_images`` of one cube writes exactly ``encode``'s stream,
+and ``decode_images`` of an ordinary stream returns a list of one cube.
+
 This module does not import torch at import time: ``import hsibench.codecs`` works without it.
 """
 
@@ -27,6 +45,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -40,12 +60,13 @@ from ...errors import (
     InvalidRateError,
     KeyRequiredError,
     MissingDependencyError,
+    MultiImageStreamError,
 )
-from ..base import Codec, Header, Param, budget_bytes, register
+from ..base import Codec, Header, Param, budget_bytes, register, unpack, validate_cube, validate_rate
 from . import storage
 from .latent import latent_codes
 from .structure import Geometry, Structure, layout, macs_per_image, max_blocks, param_count, payload_size, search
-from .tiling import TileGrid
+from .tiling import ImageStack, TileGrid
 
 FORMAT = 1
 CUDA_EPOCHS = 15000  # the paper's
@@ -56,6 +77,7 @@ CPU_EPOCHS_RANGE = (300, 2000)  # and the rate search keeps networks small enoug
 CPU_TIME_BUDGET_S = 20.0  # CPU safety net per encode; recorded in info when it stops training early
 SMALL_STEP_MACS = 2e7  # below this many MACs per training step the CPU trains single-threaded
 QMAX_STEPS = (127, 111, 95, 79, 63, 47, 31, 23, 15, 11, 7, 5, 3, 2, 1)
+MAX_IMAGES = 65535  # images in one multi-image stream (a sanity bound for the decoder)
 
 
 def _torch():
@@ -68,6 +90,12 @@ def _torch():
 
 def _positive(v: Any) -> bool:
     return v > 0
+
+
+def _denormalise(y_bhw: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Network output in [-1, 1], band-first, back to a float32 ``(rows, cols, bands)`` cube in [lo, hi]."""
+    x = (y_bhw.astype(np.float64) + 1.0) * 0.5 * (hi - lo) + lo
+    return np.clip(x, lo, hi).transpose(1, 2, 0).astype(np.float32)
 
 
 @register
@@ -130,7 +158,8 @@ class GNNCodec(Codec):
     # ------------------------------------------------------------------------------------------
     # geometry and rate
     # ------------------------------------------------------------------------------------------
-    def _geometry(self, shape: tuple[int, int, int]) -> tuple[Geometry, TileGrid | None]:
+    def _geometry(self, shape: tuple[int, int, int], images: int = 1) -> tuple[Geometry, TileGrid | ImageStack | None]:
+        """The generated image's geometry and the tiles of one cube, or of ``images`` cubes of ``shape``."""
         rows, cols, bands = shape
         cfg = self.config
         grid = None
@@ -150,11 +179,20 @@ class GNNCodec(Codec):
                 f"gnn[blocks={b}] needs {what} at least 2^{b} = {1 << b} pixels in rows and columns "
                 f"(and more than 2^{b} in one of them); got {geo.out_h}x{geo.out_w} (use blocks <= {top})"
             )
+        if images > 1:  # every image (or every tile of every image) is a tile with its own latent
+            grid = ImageStack(images, rows, cols, grid)
+            geo = replace(geo, n_tiles=len(grid))
         return geo, grid
 
-    def _header_params(self, lo: float, hi: float, st: Structure | None, qmax: int, grid: TileGrid | None) -> dict:
+    def _header_params(self, lo: float | list[float], hi: float | list[float], st: Structure | None, qmax: int,
+                       grid: TileGrid | ImageStack | None, images: int = 1) -> dict:
+        """What decode needs; a multi-image stream adds ``images`` and lists ``min`` and ``max`` per image."""
         cfg = self.config
         hp: dict[str, Any] = {"v": FORMAT, "min": lo, "max": hi}
+        if images > 1:
+            hp["images"] = images
+        if isinstance(grid, ImageStack):
+            grid = grid.grid
         if st is None:
             return hp
         hp.update(blocks=st.blocks, channels=st.channels, weights=st.weights, prune=round(st.prune, 4), latent=cfg["latent"])
@@ -171,23 +209,68 @@ class GNNCodec(Codec):
     # ------------------------------------------------------------------------------------------
     # encode
     # ------------------------------------------------------------------------------------------
+    def encode_images(self, cubes: Sequence[np.ndarray], *, bpppb: float) -> bytes:
+        """Compress several same-shape cubes into one network: one stream, one rate for all.
+
+        The paper's embedding gives each image its own latent code, so one generator learns all
+        of them (each image a "tile" with its own latent; with ``tile=`` each image is also cut
+        into tiles).  Every image is min-max normalised with its own min and max (stored in the
+        header).  The cubes must share (rows, cols, bands) and dtype.  The rate counts the voxels
+        of all images: ``bpppb = 8 * len(data) / (images * rows * cols * bands)``.  Decode with
+        :meth:`decode_images`; a single cube gives exactly :meth:`encode`'s stream.
+        """
+        if isinstance(cubes, np.ndarray) and cubes.ndim != 4:
+            raise InvalidCubeError(
+                f"encode_images takes a list of (rows, cols, bands) cubes (or one 4-D stack); got an array of "
+                f"shape {cubes.shape} (use encode() for one cube)"
+            )
+        cubes = [validate_cube(c) for c in cubes]
+        if not cubes:
+            raise InvalidCubeError("encode_images needs at least one cube; got none")
+        if len(cubes) > MAX_IMAGES:
+            raise InvalidCubeError(f"encode_images takes at most {MAX_IMAGES} cubes; got {len(cubes)}")
+        first = cubes[0]
+        for i, c in enumerate(cubes[1:], 1):
+            if c.shape != first.shape or c.dtype != first.dtype:
+                raise InvalidCubeError(
+                    "gnn encode_images needs cubes of one shape (rows, cols, bands) and dtype: cube 0 is "
+                    f"{first.shape} {first.dtype}, cube {i} is {c.shape} {c.dtype}; crop them to a common "
+                    "shape, or encode them separately"
+                )
+        rate = validate_rate(bpppb, first.dtype)
+        self.info = {}
+        return self._encode_stack(cubes, rate)
+
     def _encode(self, cube: np.ndarray, bpppb: float) -> bytes:
+        return self._encode_stack([cube], bpppb)
+
+    def _encode_stack(self, cubes: list[np.ndarray], bpppb: float) -> bytes:
+        """Encode one cube (an ordinary stream) or several validated same-shape cubes (``images`` > 1)."""
         cfg = self.config
+        cube = cubes[0]  # the shape and dtype every image shares, for the header
+        n = len(cubes)
+        multi = n > 1
         rows, cols, bands = cube.shape
-        budget = budget_bytes(bpppb, cube.shape)
-        lo, hi = float(cube.min()), float(cube.max())
-        if lo == hi:  # a constant cube: nothing to learn, the header says it all
-            hp = self._header_params(lo, hi, None, 0, None)
+        voxels = n * cube.size
+        what = f"{n} cubes of {rows}x{cols}x{bands}" if multi else f"a {rows}x{cols}x{bands} cube"
+        budget = budget_bytes(bpppb, (n, *cube.shape))
+        los, his = [float(c.min()) for c in cubes], [float(c.max()) for c in cubes]
+        lo, hi = (los, his) if multi else (los[0], his[0])  # what the header stores
+        if all(a == b for a, b in zip(los, his)):  # constant cubes: nothing to learn, the header says it all
+            hp = self._header_params(lo, hi, None, 0, None, n)
             if self._header_size(cube, hp) > budget:
                 raise InvalidRateError(
-                    f"gnn needs {8 * self._header_size(cube, hp) / cube.size:.4g} bpppb even for a constant cube"
+                    f"gnn needs {8 * self._header_size(cube, hp) / voxels:.4g} bpppb even for {what} of constant values"
                 )
             self.info = {"structure": "constant", "psnr_decoded": None}  # exact: no finite PSNR
+            if multi:
+                self.info.update(images=n, psnr_decoded=[None] * n)
             return self._pack(cube, hp, b"")
 
-        geo, grid = self._geometry(cube.shape)
+        geo, grid = self._geometry(cube.shape, n)
+        tiled = (grid.grid if isinstance(grid, ImageStack) else grid) is not None
         widest = Structure(8, 256, 0.6667, "float32")
-        header_est = self._header_size(cube, self._header_params(lo, hi, widest, 127, grid) | {"qmax": 127})
+        header_est = self._header_size(cube, self._header_params(lo, hi, widest, 127, grid, n) | {"qmax": 127})
         fixed = {k: cfg[k] for k in ("blocks", "channels", "prune", "weights")}
         torch = _torch()
         device = cfg["device"]
@@ -203,9 +286,9 @@ class GNNCodec(Codec):
             need = header_est + payload_size(geo, smallest)
             hint = " or leave more choices to the search" if any(v is not None for v in fixed.values()) else ""
             raise InvalidRateError(
-                f"gnn cannot reach {bpppb:g} bpppb on a {rows}x{cols}x{bands} cube: the smallest network "
+                f"gnn cannot reach {bpppb:g} bpppb on {what}: the smallest network "
                 f"(blocks={smallest.blocks}, channels={smallest.channels}, prune={smallest.prune:.2f}, "
-                f"weights={smallest.weights}) needs about {8 * need / cube.size:.4g} bpppb ({need} bytes); "
+                f"weights={smallest.weights}) needs about {8 * need / voxels:.4g} bpppb ({need} bytes); "
                 f"ask for at least that rate{hint}"
             )
 
@@ -222,15 +305,20 @@ class GNNCodec(Codec):
         if tbudget is None and device == "cpu":
             tbudget = CPU_TIME_BUDGET_S
 
-        x = cube.astype(np.float64)
-        target = (2.0 * (x - lo) / (hi - lo) - 1.0).astype(np.float32).transpose(2, 0, 1).copy()
+        def normalised(c: np.ndarray, a: float, b: float) -> np.ndarray:  # band-first, in [-1, 1]
+            y = 2.0 * (c.astype(np.float64) - a) / ((b - a) or 1.0) - 1.0  # a constant image: all -1
+            return y.astype(np.float32).transpose(2, 0, 1)
+
+        planes = [normalised(c, a, b) for c, a, b in zip(cubes, los, his)]
+        target = np.stack(planes) if multi else np.ascontiguousarray(planes[0])
+        del planes
         secret = cfg["key"] if cfg["keyed"] else cfg["seed"]
         latents = latent_codes(secret, geo.n_tiles, geo.latent, keyed=cfg["keyed"])
         specs = layout(geo, st)
 
         def total_size(params: list[np.ndarray], mask: np.ndarray | None, qmax: int) -> int:
             payload = storage.encode(params, specs, st.weights, qmax, mask)
-            return len(payload) + self._header_size(cube, self._header_params(lo, hi, st, qmax, grid))
+            return len(payload) + self._header_size(cube, self._header_params(lo, hi, st, qmax, grid, n))
 
         def choose_qmax(params: list[np.ndarray], mask: np.ndarray | None) -> int:
             for q in QMAX_STEPS:
@@ -261,7 +349,7 @@ class GNNCodec(Codec):
                 torch.cuda.empty_cache()
             raise DeviceMemoryError(
                 f"gnn ran out of {device} memory training a {geo.out_h}x{geo.out_w}x{bands} "
-                f"{'tile' if grid else 'cube'} with {st.channels} channels and {st.blocks} blocks "
+                f"{'tile' if tiled else 'cube'} with {st.channels} channels and {st.blocks} blocks "
                 f"(tile_batch={batch}): lower channels (or the rate), set tile=<pixels> (e.g. tile=128) "
                 f"to train tiles, lower tile_batch, or use device=cpu ({exc})"
             ) from None
@@ -273,22 +361,25 @@ class GNNCodec(Codec):
         qmax = result.qmax
         while True:  # the 8-bit size was estimated before the fine-tune: make sure it fits
             payload = storage.encode(result.params, specs, st.weights, qmax, result.mask)
-            hp = self._header_params(lo, hi, st, qmax, grid)
+            hp = self._header_params(lo, hi, st, qmax, grid, n)
             if len(payload) + self._header_size(cube, hp) <= budget:
                 break
             smaller = [q for q in QMAX_STEPS if q < qmax]
             if st.weights != "int8" or not smaller:
                 raise InvalidRateError(
-                    f"gnn: the trained network needs {8 * (len(payload) + self._header_size(cube, hp)) / cube.size:.4g} "
+                    f"gnn: the trained network needs {8 * (len(payload) + self._header_size(cube, hp)) / voxels:.4g} "
                     f"bpppb, above the {bpppb:g} asked; ask for a slightly higher rate"
                 )
             qmax = smaller[0]
         data = self._pack(cube, hp, payload)
 
         decoded = self._generate(storage.decode(payload, specs, st.weights, qmax), latents, geo, st, grid, lo, hi)
-        err = decoded.astype(np.float64) - x
-        mse = float(np.mean(err * err))
-        psnr = 10 * math.log10((hi - lo) ** 2 / mse) if mse > 0 else None
+        psnrs, mses = [], []
+        for c, out, a, b in zip(cubes, decoded if multi else [decoded], los, his):
+            err = out.astype(np.float64) - c.astype(np.float64)
+            mse = float(np.mean(err * err))
+            psnrs.append(10 * math.log10((b - a) ** 2 / mse) if mse > 0 and b > a else None)
+            mses.append(mse * 4.0 / (b - a) ** 2 if b > a else 0.0)
         self.info = {
             "structure": st.as_dict(),
             "searched": [k for k, v in fixed.items() if v is None],
@@ -297,7 +388,7 @@ class GNNCodec(Codec):
             "qmax": qmax if st.weights == "int8" else None,
             "header_bytes": len(data) - len(payload),
             "payload_bytes": len(payload),
-            "bpppb": 8 * len(data) / cube.size,
+            "bpppb": 8 * len(data) / voxels,
             "device": device,
             "threads": threads or threads_before,
             "amp": bool(cfg["amp"] and device == "cuda"),
@@ -311,17 +402,20 @@ class GNNCodec(Codec):
             "tiles": geo.n_tiles,
             "tile_batch": batch,
             "curve": result.curve,
-            "mse_normalised": mse * 4.0 / (hi - lo) ** 2,
-            "psnr_decoded": psnr,  # what every decoder gets (CPU, float32, stored weights)
+            # what every decoder gets (CPU, float32, stored weights); a list of one per image when several
+            "mse_normalised": mses if multi else mses[0],
+            "psnr_decoded": psnrs if multi else psnrs[0],
             "psnr_training_device": result.curve[-1][3] if result.curve else None,  # last step, on `device`
         }
-        if result.snapshots:
-            scale = 0.5 * (hi - lo)
+        if multi:
+            self.info["images"] = n
+        if result.snapshots:  # tile 0 belongs to image 0
+            scale, lo0 = 0.5 * (his[0] - los[0]), los[0]
             self.info["snapshots"] = {
                 "band": tcfg.snapshot_band,
                 "tile": 0 if grid is not None else None,  # tiled runs: the first tile's image
                 "epochs": [e for e, _ in result.snapshots],
-                "images": [np.round((img.astype(np.float64) + 1.0) * scale + lo, 2).tolist() for _, img in result.snapshots],
+                "images": [np.round((img.astype(np.float64) + 1.0) * scale + lo0, 2).tolist() for _, img in result.snapshots],
             }
         return data
 
@@ -329,15 +423,64 @@ class GNNCodec(Codec):
     # decode
     # ------------------------------------------------------------------------------------------
     @staticmethod
-    def _generate(params, latents, geo, st, grid, lo: float, hi: float) -> np.ndarray:
+    def _generate(params, latents, geo, st, grid, lo, hi) -> np.ndarray | list[np.ndarray]:
+        """Run the stored network: one cube, or (``grid`` an ImageStack) a list of cubes, one per image."""
         _torch()
         from .train import generate
 
-        y = generate(params, latents, geo, st, grid).astype(np.float64)
-        x = (y + 1.0) * 0.5 * (hi - lo) + lo
-        return np.clip(x, lo, hi).transpose(1, 2, 0).astype(np.float32)
+        y = generate(params, latents, geo, st, grid)
+        if isinstance(grid, ImageStack):
+            return [_denormalise(img, a, b) for img, a, b in zip(y, lo, hi)]
+        return _denormalise(y, lo, hi)
 
     def _decode(self, header: Header, payload: bytes, **secrets: Any) -> np.ndarray:
+        n = header.params.get("images")
+        if n is not None:
+            raise MultiImageStreamError(
+                f"this gnn stream holds {n!r} images of {'x'.join(map(str, header.shape))} in one network: decode it "
+                "with GNNCodec.decode_images(data) (e.g. hsibench.codecs.get('gnn').decode_images(data)), "
+                "which returns a list of cubes"
+            )
+        return self._decode_stream(header, payload, secrets)
+
+    def decode_images(self, data: bytes, **secrets: Any) -> list[np.ndarray]:
+        """Rebuild every cube of an :meth:`encode_images` stream (float32, original units), in order.
+
+        Needs nothing but the bytes (plus the key of a keyed stream).  An ordinary single-cube
+        gnn stream gives a list of one cube.
+        """
+        header, payload = unpack(data)
+        if header.codec != self.name:
+            raise CorruptDataError(
+                f"this stream was written by codec '{header.codec}', not '{self.name}'; "
+                f"decode it with hsibench.codecs.get('{header.codec}')"
+            )
+        out = self._decode_stream(header, payload, secrets)
+        cubes = out if isinstance(out, list) else [out]
+        for c in cubes:
+            if c.shape != header.shape:
+                raise CorruptDataError(f"decoded shape {c.shape} differs from the header's {header.shape}")
+        return [np.ascontiguousarray(c, dtype=np.float32) for c in cubes]
+
+    @staticmethod
+    def _value_ranges(hp: dict) -> tuple[int, list[float], list[float]]:
+        """(images, mins, maxs) from a header: scalars for one cube, lists for several."""
+        if "images" in hp:
+            n = hp["images"]
+            if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_IMAGES:
+                raise CorruptDataError(f"gnn stream has an invalid image count {n!r}")
+            los, his = hp["min"], hp["max"]
+            if not (isinstance(los, list) and isinstance(his, list) and len(los) == len(his) == n):
+                raise CorruptDataError("gnn stream's per-image value ranges do not match its image count")
+        else:
+            n, los, his = 1, [hp["min"]], [hp["max"]]
+        los, his = [float(v) for v in los], [float(v) for v in his]
+        if not all(math.isfinite(a) and math.isfinite(b) and a <= b for a, b in zip(los, his)):
+            raise CorruptDataError("gnn stream has an invalid value range")
+        return n, los, his
+
+    def _decode_stream(self, header: Header, payload: bytes, secrets: dict) -> np.ndarray | list[np.ndarray]:
+        """Decode one cube, or a list of cubes for a multi-image stream."""
         unknown = set(secrets) - {"key"}
         if unknown:
             raise InvalidParameterError(f"gnn decode takes only key=...; got {', '.join(sorted(unknown))}")
@@ -346,19 +489,18 @@ class GNNCodec(Codec):
         try:
             if hp.get("v") != FORMAT:
                 raise CorruptDataError(f"gnn stream format {hp.get('v')!r} is not supported (this hsibench reads {FORMAT})")
-            lo, hi = float(hp["min"]), float(hp["max"])
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
-                raise CorruptDataError("gnn stream has an invalid value range")
-            if lo == hi:
+            n, los, his = self._value_ranges(hp)
+            if all(a == b for a, b in zip(los, his)):
                 if payload:
                     raise CorruptDataError("a constant gnn stream must have no payload")
-                return np.full(header.shape, lo, dtype=np.float32)
+                cubes = [np.full(header.shape, a, dtype=np.float32) for a in los]
+                return cubes if "images" in hp else cubes[0]
             st = Structure(int(hp["blocks"]), int(hp["channels"]), float(hp["prune"]), str(hp["weights"]))
             latent, keyed = int(hp["latent"]), bool(hp.get("keyed", False))
             seed = None if keyed else int(hp["seed"])
             qmax = int(hp.get("qmax", 127))
             tile = hp.get("tile")
-            grid = None
+            grid: TileGrid | ImageStack | None = None
             if tile is not None:
                 t, o = int(tile[0]), int(tile[1])
                 if not (2 <= t and 0 <= o < t):
@@ -367,6 +509,9 @@ class GNNCodec(Codec):
                 geo = Geometry(grid.th, grid.tw, bands, latent, len(grid), keyed)
             else:
                 geo = Geometry(rows, cols, bands, latent, 1, keyed)
+            if "images" in hp:
+                grid = ImageStack(n, rows, cols, grid)
+                geo = replace(geo, n_tiles=len(grid))
             if not (1 <= st.blocks <= max_blocks(geo) and 1 <= st.channels <= 256 and 0 <= st.prune < 1 and 1 <= latent <= 4096):
                 raise CorruptDataError("gnn stream describes an impossible network")
             if st.weights not in ("float32", "float16", "int8"):
@@ -378,9 +523,14 @@ class GNNCodec(Codec):
         key = secrets.get("key")
         if keyed:
             if key is None:
-                raise KeyRequiredError("this gnn stream is keyed: decode it with decode(data, key=<the integer key>)")
+                raise KeyRequiredError(
+                    "this gnn stream is keyed: decode it with decode(data, key=<the integer key>) "
+                    "(decode_images(data, key=...) for a multi-image stream)"
+                )
             if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
                 raise InvalidParameterError(f"a gnn key is an integer; got {type(key).__name__}")
         params = storage.decode(payload, layout(geo, st), st.weights, qmax)  # before any costly work
         latents = latent_codes(int(key) if keyed else seed, geo.n_tiles, latent, keyed=keyed)
-        return self._generate(params, latents, geo, st, grid, lo, hi)
+        if "images" in hp:
+            return self._generate(params, latents, geo, st, grid, los, his)
+        return self._generate(params, latents, geo, st, grid, los[0], his[0])

@@ -4,6 +4,9 @@ One network generates every tile from the tile's own latent code.  Tiles are equ
 (so they batch), spread evenly so consecutive tiles overlap by at least ``overlap`` pixels,
 and the decoder blends overlaps with separable linear ramps (weights normalised to sum to one),
 which hides the small mismatches a tile has near its borders.
+
+``ImageStack`` treats several same-shape images (each optionally tiled) as one list of tiles,
+so one network learns them all, each image with its own latent codes.
 """
 
 from __future__ import annotations
@@ -73,3 +76,51 @@ class TileGrid:
             acc[:, r : r + self.th, c : c + self.tw] += t * w
             wsum[r : r + self.th, c : c + self.tw] += w
         return acc / wsum
+
+
+@dataclass(frozen=True)
+class ImageStack:
+    """Several same-shape images seen by the trainer and decoder as one list of tiles.
+
+    The paper's embedding gives each image its own latent code, so one network can hold several
+    images.  Here every image is a "tile" (or, with ``grid``, each image is cut into that grid's
+    tiles) with its own latent, numbered image-major: tile ``t`` is tile ``t % per_image`` of image
+    ``t // per_image``.  It offers the :class:`TileGrid` interface the trainer and
+    ``train.generate`` use (``th``, ``tw``, ``len``, ``cut``, ``blend``) on a stack shaped
+    ``(images, bands, rows, cols)``; images never blend into each other, only tiles within one
+    image do.
+    """
+
+    images: int
+    rows: int
+    cols: int
+    grid: TileGrid | None = None  # each image's own tiling (None: an image is one tile)
+
+    @property
+    def per_image(self) -> int:
+        return len(self.grid) if self.grid is not None else 1
+
+    @property
+    def th(self) -> int:
+        return self.grid.th if self.grid is not None else self.rows
+
+    @property
+    def tw(self) -> int:
+        return self.grid.tw if self.grid is not None else self.cols
+
+    def __len__(self) -> int:
+        return self.images * self.per_image
+
+    def cut(self, stack_nbhw: np.ndarray, index: list[int] | np.ndarray) -> np.ndarray:
+        """Tiles ``index`` of an ``(images, bands, rows, cols)`` stack, as ``(n, bands, th, tw)``."""
+        if self.grid is None:
+            return stack_nbhw[np.asarray(index, dtype=np.int64)]
+        per = self.per_image
+        return np.stack([self.grid.cut(stack_nbhw[int(i) // per], [int(i) % per])[0] for i in index])
+
+    def blend(self, tiles: np.ndarray) -> np.ndarray:
+        """Reassemble ``(len(self), bands, th, tw)`` tiles into ``(images, bands, rows, cols)``."""
+        if self.grid is None:
+            return tiles
+        per = self.per_image
+        return np.stack([self.grid.blend(tiles[k * per : (k + 1) * per]) for k in range(self.images)])

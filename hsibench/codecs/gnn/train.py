@@ -105,7 +105,11 @@ def fake_half(w: torch.Tensor) -> torch.Tensor:
 
 
 class Trainer:
-    """Runs the phases for one structure on one normalised cube (band-first, values in [-1, 1])."""
+    """Runs the phases for one structure on one normalised cube (band-first, values in [-1, 1]).
+
+    With a ``grid`` the target is cut into tiles: a ``TileGrid`` cuts one cube, an ``ImageStack``
+    cuts a stack ``(images, bands, rows, cols)`` of several images learnt by one network.
+    """
 
     def __init__(
         self,
