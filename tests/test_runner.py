@@ -221,3 +221,11 @@ def test_a_dead_worker_is_a_failed_task_not_a_crash(tmp_path, monkeypatch):
     rec = results.load_records(tmp_path)[0]
     assert rec["status"] == "failed" and rec["error"]["type"] == "BrokenProcessPool"
     assert rec["error"]["message"].startswith("worker process failed") and rec["codec"]["spec"] == "pca"
+
+
+def test_atomic_write_gives_ordinary_permissions(tmp_path):
+    import os
+
+    results.atomic_write(tmp_path / "f.txt", b"x")
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o666 & ~results._UMASK
+    assert os.access(tmp_path / "f.txt", os.R_OK)
