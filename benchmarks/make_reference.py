@@ -27,7 +27,6 @@ import argparse
 import json
 import shutil
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -72,7 +71,6 @@ def main(argv=None) -> int:
     gnn = "gnn[device=cpu,epochs=30]" if args.quick else "gnn[device=cpu]"
     sweep = ",epochs=30" if args.quick else ",time_budget_s=20"
     classical = [n for n in codecs.names() if n != "gnn"]
-    t0 = time.perf_counter()
     plan = [
         dict(codec_specs=classical + ([gnn] if "gnn" in codecs.names() else []),
              rates=list(runner.DEFAULT_RATES), seeds=[0, 1]),
@@ -99,7 +97,6 @@ def main(argv=None) -> int:
     made = plots.figures(run_dir, out / "figures")
     written = report.write(records, out, anchor="speck", figures=made.paths, figure_notes=made.notes)
     env = json.loads((run_dir / "env.json").read_text())
-    minutes = (time.perf_counter() - t0) / 60
     cmd = "python benchmarks/make_reference.py" + (" --quick" if args.quick else "") + "".join(
         f" --extra {e}" for e in args.extra)
     lines = [
@@ -110,10 +107,11 @@ def main(argv=None) -> int:
         "`env.json`; its stream bytes are not committed); `report.md` has every table and links",
         "every figure in `figures/` (PNG and PDF).",
         "",
-        f"- made: {datetime.now(timezone.utc).isoformat(timespec='minutes')}, {minutes:.1f} min for this invocation",
+        f"- run: first record {min(r['time'] for r in records)}, last {max(r['time'] for r in records)} (UTC); "
+        f"report made {datetime.now(timezone.utc).isoformat(timespec='minutes')}",
         f"- machine: {env.get('cpu')} ({env.get('cpu_count')} logical CPUs visible, shared with other work: timings are noisy), "
         f"GPU: {env.get('gpu') or 'none used'}",
-        f"- platform: {env.get('platform')}",
+        f"- platform: {env.get('platform')}; hsibench commit (at the last invocation): {env.get('hsibench_commit')}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in (env.get("versions") or {}).items() if v),
         f"- dataset: `{dataset}`; codecs: {', '.join(f'`{c}`' for c in plan[0]['codec_specs'])}; "
         f"rates {', '.join(f'{r:g}' for r in runner.DEFAULT_RATES)} bpppb; GNN seeds 0 and 1",

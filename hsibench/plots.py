@@ -69,11 +69,21 @@ def _save(fig, out: Path, name: str, made: Made) -> None:
         made.paths.append(path)
 
 
-def _colours(specs: Sequence[str]) -> dict[str, tuple]:
+def _colours(specs: Sequence[str], main: Sequence[str] = ()) -> dict[str, tuple]:
+    """Strong tab10 colours for the ``main`` specs (curves), then the rest from tab20's light half."""
     from matplotlib import colormaps
 
-    cmap = colormaps["tab10" if len(specs) <= 10 else "tab20"]
-    return {s: cmap(i % cmap.N) for i, s in enumerate(sorted(specs))}
+    main = [s for s in sorted(specs) if s in set(main)] or sorted(specs)[:10]
+    rest = [s for s in sorted(specs) if s not in set(main)]
+    strong, light = colormaps["tab10"], colormaps["tab20"]
+    out = {s: strong(i % 10) for i, s in enumerate(main)}
+    out.update({s: light((2 * i + 1) % 20) for i, s in enumerate(rest)})
+    return out
+
+
+def _legend_columns(labels: Sequence[str]) -> int:
+    longest = max(map(len, labels), default=0)
+    return max(1, min(4, len(labels), 150 // max(longest + 8, 1)))
 
 
 def _ok(records: list[dict], dataset: str) -> list[dict]:
@@ -138,8 +148,17 @@ def rate_distortion(recs: list[dict], dataset: str, out: Path, made: Made) -> No
     bits = recs[0]["dataset"]["native_bits"]
     fig = _new_figure(11, 4.6)
     axes = fig.subplots(1, 2)
+    single = {spec for spec, rs in groups.items() if len({r["target_bpppb"] for r in rs}) < 2}
+    if len(groups) - len(single) < 1:
+        single = set()  # nothing but single-rate specs: draw them all as themselves
     for ax, metric, label in ((axes[0], "psnr", "PSNR (dB)"), (axes[1], "sam_deg", "mean spectral angle (°)")):
+        if single:  # sweep configurations run at one rate: grey points, one legend entry (details in Tables 1-4)
+            xs = [r["bpppb"] for spec in single for r in groups[spec]]
+            ys_ = [_metric(r, metric) for spec in single for r in groups[spec]]
+            ax.plot(xs, ys_, "D", ms=4, color="0.6", label=f"{len(single)} single-rate configurations (sweeps; see Tables 1–4)")
         for spec, rs in groups.items():
+            if spec in single:
+                continue
             by_rate: dict[float, list[dict]] = {}
             for r in rs:
                 by_rate.setdefault(r["target_bpppb"], []).append(r)
@@ -165,7 +184,7 @@ def rate_distortion(recs: list[dict], dataset: str, out: Path, made: Made) -> No
         ax.grid(True, which="both", alpha=0.3)
         _cr_axis(ax, bits)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", fontsize=8, ncol=min(4, len(labels)))
+    fig.legend(handles, labels, loc="outside lower center", fontsize=8, ncol=_legend_columns(labels))
     fig.suptitle(f"Rate–distortion on {dataset}")
     _save(fig, out, f"rd_{_slug(dataset)}", made)
 
@@ -191,7 +210,7 @@ def timing(recs: list[dict], dataset: str, out: Path, made: Made) -> None:
         ax.set_title(f"{title} (wall clock; a codec's first task in a process includes JIT compilation)", fontsize=8)
         ax.grid(True, which="both", alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", fontsize=8, ncol=min(4, len(labels)))
+    fig.legend(handles, labels, loc="outside lower center", fontsize=8, ncol=_legend_columns(labels))
     fig.suptitle(f"Encode and decode time on {dataset}")
     _save(fig, out, f"time_{_slug(dataset)}", made)
 
@@ -466,7 +485,11 @@ def figures(run: str | Path, out: str | Path, *, dataset: str | None = None, rat
             data_dir = None
     out = Path(out)
     made = Made(formats=tuple(formats))
-    made.palette = _colours(sorted({r["codec"]["spec"] for r in records if r.get("status") == "ok"}))
+    ok = [r for r in records if r.get("status") == "ok"]
+    rates_of: dict[str, set] = {}
+    for r in ok:
+        rates_of.setdefault(r["codec"]["spec"], set()).add(r["target_bpppb"])
+    made.palette = _colours(sorted(rates_of), main=[s for s, v in rates_of.items() if len(v) >= 2])
     names = sorted({r["dataset"]["name"] for r in records})
     if dataset is not None:
         if dataset not in names:

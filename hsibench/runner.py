@@ -64,6 +64,22 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _git_commit() -> str | None:
+    """The git commit of the hsibench source in use (+ "-dirty" if its package files are modified), or None."""
+    import subprocess
+
+    pkg = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "-C", str(pkg), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(pkg), "status", "--porcelain", "--untracked-files=no", "--", "."],
+                               capture_output=True, text=True, timeout=5)
+        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def environment() -> dict[str, Any]:
     """What machine and software produced a run (written beside its records)."""
     env: dict[str, Any] = {
@@ -71,6 +87,7 @@ def environment() -> dict[str, Any]:
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "versions": versions(),
+        "hsibench_commit": _git_commit(),
         "gpu": None,
     }
     torch = sys.modules.get("torch")
