@@ -101,6 +101,12 @@ def _by_spec(recs: list[dict]) -> dict[str, list[dict]]:
     return dict(sorted(out.items()))
 
 
+def _single_rate(groups: dict[str, list[dict]]) -> set[str]:
+    """Specs run at one rate only (sweep configurations), when other specs have curves; else none."""
+    single = {spec for spec, rs in groups.items() if len({r["target_bpppb"] for r in rs}) < 2}
+    return single if len(single) < len(groups) else set()
+
+
 def _metric(r: dict, name: str) -> float:
     v = (r.get("metrics") or {}).get(name)
     return float(v) if v is not None else math.nan
@@ -148,9 +154,7 @@ def rate_distortion(recs: list[dict], dataset: str, out: Path, made: Made) -> No
     bits = recs[0]["dataset"]["native_bits"]
     fig = _new_figure(11, 4.6)
     axes = fig.subplots(1, 2)
-    single = {spec for spec, rs in groups.items() if len({r["target_bpppb"] for r in rs}) < 2}
-    if len(groups) - len(single) < 1:
-        single = set()  # nothing but single-rate specs: draw them all as themselves
+    single = _single_rate(groups)
     for ax, metric, label in ((axes[0], "psnr", "PSNR (dB)"), (axes[1], "sam_deg", "mean spectral angle (°)")):
         if single:  # sweep configurations run at one rate: grey points, one legend entry (details in Tables 1-4)
             xs = [r["bpppb"] for spec in single for r in groups[spec]]
@@ -195,8 +199,15 @@ def timing(recs: list[dict], dataset: str, out: Path, made: Made) -> None:
     colours = made.palette or _colours(list(groups))
     fig = _new_figure(11, 4.2)
     axes = fig.subplots(1, 2, sharey=False)
+    single = _single_rate(groups)
     for ax, key, title in ((axes[0], "encode_s", "encode"), (axes[1], "decode_s", "decode")):
+        if single:
+            ax.plot([r["bpppb"] for sp in single for r in groups[sp]],
+                    [max(r.get(key) or 0.0, 1e-5) for sp in single for r in groups[sp]], "D", ms=4, color="0.6",
+                    label=f"{len(single)} single-rate configurations (sweeps)")
         for spec, rs in groups.items():
+            if spec in single:
+                continue
             rs = sorted(rs, key=lambda r: r["bpppb"])
             x = [r["bpppb"] for r in rs]
             y = [max(r.get(key) or 0.0, 1e-5) for r in rs]
@@ -207,7 +218,7 @@ def timing(recs: list[dict], dataset: str, out: Path, made: Made) -> None:
         ax.set_yscale("log")
         ax.set_xlabel("rate (bpppb)")
         ax.set_ylabel(f"{title} time (s)")
-        ax.set_title(f"{title} (wall clock; a codec's first task in a process includes JIT compilation)", fontsize=8)
+        ax.set_title(f"{title} time, wall clock (after an untimed warm-up unless run with --no-warmup)", fontsize=8)
         ax.grid(True, which="both", alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", fontsize=8, ncol=_legend_columns(labels))
@@ -228,10 +239,13 @@ def band_psnr(recs: list[dict], dataset: str, rate: float, out: Path, made: Made
         made.notes.append(f"{dataset}: per-band PSNR skipped: no record at {rate:g} bpppb holds metrics.band_psnr")
         return
     groups = _by_spec(at)
+    single = _single_rate(_by_spec(recs)) & set(groups)
     colours = made.palette or _colours(list(_by_spec(recs)))
-    fig = _new_figure(8, 4.4)
+    fig = _new_figure(8, 5.2)
     ax = fig.subplots()
     for spec, rs in groups.items():
+        if spec in single:
+            continue
         curves = np.array([r["metrics"]["band_psnr"] for r in rs], dtype=float)
         mean_rate = np.mean([r["bpppb"] for r in rs])
         ax.plot(np.arange(1, curves.shape[1] + 1), curves.mean(axis=0), color=colours[spec],
@@ -239,8 +253,11 @@ def band_psnr(recs: list[dict], dataset: str, rate: float, out: Path, made: Made
     ax.set_xlabel("band number")
     ax.set_ylabel("PSNR of the band (dB)")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(f"Per-band PSNR on {dataset} at target {rate:g} bpppb\n(peak: max − min of the whole cube)", fontsize=10)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", fontsize=8, ncol=_legend_columns(labels))
+    omitted = f"; {len(single)} single-rate sweep configurations not drawn" if single else ""
+    ax.set_title(f"Per-band PSNR on {dataset} at target {rate:g} bpppb\n(peak: max − min of the whole cube{omitted})",
+                 fontsize=10)
     _save(fig, out, f"band_psnr_{_slug(dataset)}", made)
 
 
