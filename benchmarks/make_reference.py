@@ -76,7 +76,8 @@ def main(argv=None) -> int:
              rates=list(runner.DEFAULT_RATES), seeds=[0, 1]),
     ]
     if "gnn" in codecs.names():
-        plan.append(dict(codec_specs=[f"gnn[device=cpu,p=1|1.5|2|3{sweep}]",
+        plan.append(dict(codec_specs=[f"gnn[device=cpu,snapshots=6{sweep}]",  # the paper's Fig. 9
+                                      f"gnn[device=cpu,p=1|1.5|2|3{sweep}]",
                                       f"gnn[device=cpu,blocks=3|4,channels=8,weights=int8,prune=0|0.67{sweep}]"],
                          rates=[1.0], seeds=[0]))
     extras, skipped = [], []

@@ -224,19 +224,30 @@ def configure(spec: str, seed: int) -> codecs.Codec:
     return cls(**params)
 
 
+WITHHELD = "withheld"
+
+
 def record_spec(spec: str, codec: codecs.Codec) -> str:
-    """The codec's canonical spec without a seed the runner injected (seeds are a separate field).
+    """The codec's canonical spec for records: no seed the runner injected, no secret.
 
     ``gnn`` run with seeds 0 and 1 is one spec, ``gnn``, with two seeds, so tables and figures
     group the seeds of one configuration; a seed written in the spec by the user stays in it.
+    A withheld secret (the keyed GNN's ``key``) is written as ``withheld``, never in clear.
     """
-    if "seed" in codecs.parse_spec(spec)[1] or "seed" not in type(codec).params:
-        return codec.spec
     from .codecs.base import _fmt
 
+    secret = set(codec.secrets())
+    drop_seed = "seed" in type(codec).params and "seed" not in codecs.parse_spec(spec)[1]
     defaults = type(codec).params
-    items = [f"{k}={_fmt(v)}" for k, v in codec.config.items() if k != "seed" and v != defaults[k].default]
+    items = [f"{k}={WITHHELD if k in secret else _fmt(v)}" for k, v in codec.config.items()
+             if not (k == "seed" and drop_seed) and v != defaults[k].default]
     return f"{codec.name}[{','.join(items)}]" if items else codec.name
+
+
+def record_params(codec: codecs.Codec) -> dict[str, Any]:
+    """The codec's parameters for records, with any withheld secret replaced by ``withheld``."""
+    secret = set(codec.secrets())
+    return {k: WITHHELD if k in secret else v for k, v in codec.config.items()}
 
 
 def needs_main_process(codec: codecs.Codec) -> bool:
@@ -281,9 +292,9 @@ def _base_record(task: Task) -> dict[str, Any]:
     name = codecs.parse_spec(task.spec)[0]
     try:
         codec = configure(task.spec, task.seed)
-        codec_part = {"name": codec.name, "spec": record_spec(task.spec, codec), "params": codec.config}
+        codec_part = {"name": codec.name, "spec": record_spec(task.spec, codec), "params": record_params(codec)}
     except Exception:  # (validated in expand; kept total for a record of a crashed worker)
-        codec_part = {"name": name, "spec": task.spec, "params": task.codec_params}
+        codec_part = {"name": name, "spec": task.spec, "params": {}}
     return {
         "schema": 1,
         "key": task.key,

@@ -78,3 +78,18 @@ def test_report_links_the_figures(run_dir, tmp_path):
     report.write(results.load_records(run_dir), tmp_path, figures=made.paths, figure_notes=made.notes)
     text = (tmp_path / "report.md").read_text()
     assert "## Figures" in text and "](figures/rd_" in text and "Fig. 9" in text
+
+
+def test_gnn_snapshots_figure(run_dir, tmp_path):
+    run = tmp_path / "snap"
+    run.mkdir()
+    rec = [json.loads(line) for line in (run_dir / "records.jsonl").read_text().splitlines()][-1]
+    rec.update(key="gnnsnap")
+    rec["encode_info"]["snapshots"] = {"band": 5, "tile": 0, "epochs": [1, 10, 100],
+                                       "images": [[[float(i * j * e) for j in range(24)] for i in range(24)]
+                                                  for e in (1, 10, 100)]}
+    (run / "records.jsonl").write_text(json.dumps(rec) + "\n")
+    made = plots.figures(run, tmp_path / "fig", formats=("png",))
+    files = _files(made, "snapshots_")
+    assert len(files) == 1 and files[0].stat().st_size > 1000
+    assert not any("Fig. 9" in n for n in made.notes)

@@ -229,3 +229,14 @@ def test_atomic_write_gives_ordinary_permissions(tmp_path):
     results.atomic_write(tmp_path / "f.txt", b"x")
     assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o666 & ~results._UMASK
     assert os.access(tmp_path / "f.txt", os.R_OK)
+
+
+def test_withheld_key_is_not_recorded(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "run"
+    s = runner.run(dataset_specs=[SMALL], codec_specs=["gnn[key=987654321,epochs=20,progress=false]"], rates=[2.0],
+                   out=out, progress=False, warmup=False)
+    assert s.failed == []
+    rec = results.load_records(out)[0]
+    assert rec["codec"]["params"]["key"] == runner.WITHHELD and "key=withheld" in rec["codec"]["spec"]
+    assert "987654321" not in (out / "records.jsonl").read_text()
