@@ -26,27 +26,14 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from _common import QCCPACK_SPECK as REFERENCE, RATES, psnr  # noqa: E402
 from hsibench import codecs  # noqa: E402
 from hsibench.codecs.base import budget_bytes  # noqa: E402
 from hsibench.errors import HsibenchError  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-REFERENCE = {  # QccPack 0.61 3D-SPECK (4 spectral + 3 spatial packet levels), ../shared/data/README.md
-    "jasper_ridge": [37.22, 43.53, 47.87, 52.48, 58.68],
-    "indian_pines_sub85x70": [38.26, 41.48, 45.27, 51.14, 59.57],
-    "paviaU_sub50x50": [34.28, 41.66, 46.50, 51.03, 57.47],
-    "synthetic_128x128x64": [38.46, 44.51, 49.34, 52.80, 56.84],
-}
-RATES = [0.1, 0.25, 0.5, 1.0, 2.0]
 CODECS = ["jpeg2000[spectral_levels=0]", "jpeg2000", "pca_jpeg2000", "pca", "speck"]
 SWEEP = [f"jpeg2000[spectral_levels={n}]" for n in range(3, 8)]
-
-
-def psnr(x: np.ndarray, y: np.ndarray) -> float:
-    x = x.astype(np.float64)
-    r = float(x.max() - x.min())
-    mse = float(np.mean((x - y.astype(np.float64)) ** 2))
-    return 10 * np.log10(r * r / mse) if mse > 0 else float("inf")
 
 
 def main(argv=None) -> int:

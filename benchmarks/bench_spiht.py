@@ -20,24 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from _common import QCCPACK_SPECK as REFERENCE, RATES, psnr
 from hsibench.codecs import get
 from hsibench.codecs.base import budget_bytes
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-REFERENCE = {  # QccPack 0.61 3D-SPECK, ../shared/data/README.md
-    "jasper_ridge": [37.22, 43.53, 47.87, 52.48, 58.68],
-    "indian_pines_sub85x70": [38.26, 41.48, 45.27, 51.14, 59.57],
-    "paviaU_sub50x50": [34.28, 41.66, 46.50, 51.03, 57.47],
-    "synthetic_128x128x64": [38.46, 44.51, 49.34, 52.80, 56.84],
-}
-RATES = [0.1, 0.25, 0.5, 1.0, 2.0]
-
-
-def psnr(x: np.ndarray, y: np.ndarray) -> float:
-    x = x.astype(np.float64)
-    r = float(x.max() - x.min())
-    mse = float(np.mean((x - y.astype(np.float64)) ** 2))
-    return 10 * np.log10(r * r / mse) if mse > 0 else float("inf")
 
 
 def main(argv=None) -> int:

@@ -32,26 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
+from _common import QCCPACK_SPECK, RATES, psnr
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 
-RATES = (0.1, 0.25, 0.5, 1.0, 2.0)
-QCCPACK_SPECK = {  # ../shared/data/README.md: QccPack 0.61 3D-SPECK, packet 4 spectral + 3 spatial
-    "jasper_ridge": (37.22, 43.53, 47.87, 52.48, 58.68),
-    "indian_pines_sub85x70": (38.26, 41.48, 45.27, 51.14, 59.57),
-    "paviaU_sub50x50": (34.28, 41.66, 46.50, 51.03, 57.47),
-    "synthetic_128x128x64": (38.46, 44.51, 49.34, 52.80, 56.84),
-}
 BARS_DB = {"speck": 0.3, "spiht": 0.6}  # allowed shortfall against QccPack 3D-SPECK
 REFERENCE_SECONDS = {0.1: 0.18, 1.0: 0.92, 2.0: 1.66}  # QccPack 3D-SPECK encode, jasper_ridge
 LARGE_SHAPE = (1476, 256, 145)
-
-
-def psnr(x: np.ndarray, y: np.ndarray) -> float:
-    r = float(x.max()) - float(x.min())
-    mse = float(np.mean((x.astype(np.float64) - y.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(r * r / mse)
 
 
 def available_codecs(wanted: list[str]) -> list[str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _common import load_cube
 from hsibench import codecs, metrics
 from hsibench.codecs.gnn.tiling import TileGrid
 
@@ -39,15 +40,6 @@ def _save_png(path: str, panels: list[np.ndarray], titles: list[str]) -> None:
         fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-
-
-def load_cube(spec: str) -> np.ndarray:
-    """A ``.npy`` path, or an hsibench dataset spec such as ``synthetic`` (the run's default cube)."""
-    if spec.endswith(".npy"):
-        return np.load(spec)
-    from hsibench import datasets
-
-    return datasets.load(spec).cube
 
 
 def main() -> None:

@@ -16,19 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from _common import load_cube
 from hsibench import codecs
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CUBE = HERE.parents[1] / "shared" / "data" / "paviaU_sub50x50.npy"
-
-
-def load_cube(spec: str) -> np.ndarray:
-    """A ``.npy`` path, or an hsibench dataset spec such as ``synthetic`` (the run's default cube)."""
-    if spec.endswith(".npy"):
-        return np.load(spec)
-    from hsibench import datasets
-
-    return datasets.load(spec).cube
 
 
 def main() -> None:
