@@ -40,7 +40,7 @@ from ..errors import InvalidParameterError
 from . import _wavelet_kernels as _K
 
 __all__ = [
-    "KINDS", "Layout", "analysis_filters", "choose_levels", "forward", "forward_inplace", "inverse",
+    "KINDS", "Layout", "analysis_filters", "choose_levels", "forward", "forward_inplace", "inverse", "transform_params",
     "inverse_inplace", "make_layout", "max_levels",
 ]
 
@@ -392,3 +392,21 @@ def inverse_inplace(a: np.ndarray, layout: Layout, *, impl: str = "numba") -> No
         for (bb, rr, cc), axes in reversed(plan):
             for ax in reversed(axes):
                 _level(a, bb, rr, cc, ax, True, impl)
+
+
+def transform_params() -> dict:
+    """Codec parameters that choose the transform (``kind`` and level counts), shared by the
+    wavelet coders so ``speck`` and ``spiht`` accept and document them identically."""
+    from .base import Param
+
+    def count(v) -> bool:
+        return v >= 0
+
+    return {
+        "kind": Param(str, "packet", "wavelet decomposition: packet (spectral levels, then spatial levels on "
+                      "every spectral subband) or dyadic", choices=KINDS),
+        "spectral_levels": Param(int, None, "wavelet levels along the bands (default: from the size)",
+                                 optional=True, check=count, check_doc="a count >= 0"),
+        "spatial_levels": Param(int, None, "2-D wavelet levels over rows and columns (default: from the size)",
+                                optional=True, check=count, check_doc="a count >= 0"),
+    }

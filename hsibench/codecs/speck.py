@@ -79,15 +79,7 @@ class Speck(Codec):
     summary = "3D-SPECK set partitioning on a 3-D CDF 9/7 wavelet transform, embedded, context-adaptive AC"
     embedded = True
     params = {
-        "kind": Param(str, "packet", "3-D wavelet decomposition", choices=W.KINDS),
-        "spectral_levels": Param(
-            int, None, "wavelet levels along the bands (default: from the dimensions)", optional=True,
-            check=lambda v: v >= 0, check_doc="a count >= 0",
-        ),
-        "spatial_levels": Param(
-            int, None, "2-D wavelet levels on rows and columns (default: from the dimensions)", optional=True,
-            check=lambda v: v >= 0, check_doc="a count >= 0",
-        ),
+        **W.transform_params(),
         "ac": Param(bool, True, "arithmetic-code the decisions (false: raw bits)"),
     }
 

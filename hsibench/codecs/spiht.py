@@ -293,10 +293,6 @@ def _offset_and_range(x: np.ndarray) -> tuple[float | int, float | int, float | 
     return mean, lo, hi
 
 
-def _levels_check(v) -> bool:
-    return v >= 0
-
-
 @register
 class SPIHT(Codec):
     """3D-SPIHT on a packet or dyadic CDF 9/7 transform, embedded, with or without arithmetic coding."""
@@ -305,15 +301,7 @@ class SPIHT(Codec):
     summary = "3D-SPIHT (Kim, Pearlman & Xiong) on a 3-D CDF 9/7 wavelet transform, embedded"
     embedded = True
     params = {
-        "kind": Param(str, "packet", "wavelet decomposition: packet or dyadic", choices=_wavelet.KINDS),
-        "spectral_levels": Param(
-            int, None, "wavelet levels along the bands (default: from the size)", optional=True,
-            check=_levels_check, check_doc="a count >= 0",
-        ),
-        "spatial_levels": Param(
-            int, None, "2-D wavelet levels over rows and columns (default: from the size)", optional=True,
-            check=_levels_check, check_doc="a count >= 0",
-        ),
+        **_wavelet.transform_params(),
         "ac": Param(bool, True, "context-adaptive arithmetic coding of the decisions (false: raw bits)"),
     }
 
