@@ -67,6 +67,28 @@ def _update(models, c, bit):
         models[c, 2] = n + 1
 
 
+@njit(cache=True, inline="always")
+def bit_length(v):
+    """Bit length of a non-negative integer below 2^32 (0 for 0), by binary search."""
+    n = 0
+    if v >= 65536:
+        v >>= 16
+        n += 16
+    if v >= 256:
+        v >>= 8
+        n += 8
+    if v >= 16:
+        v >>= 4
+        n += 4
+    if v >= 4:
+        v >>= 2
+        n += 2
+    if v >= 2:
+        v >>= 1
+        n += 1
+    return n + v
+
+
 # ------------------------------------------------------------------------------------------
 # Range encoder
 # ------------------------------------------------------------------------------------------

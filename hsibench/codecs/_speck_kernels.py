@@ -178,26 +178,6 @@ def max_abs(a):
 
 
 @njit(cache=True)
-def _msb(v):
-    m = 0
-    if v >= 65536:
-        v >>= 16
-        m += 16
-    if v >= 256:
-        v >>= 8
-        m += 8
-    if v >= 16:
-        v >>= 4
-        m += 4
-    if v >= 4:
-        v >>= 2
-        m += 2
-    if v >= 2:
-        m += 1
-    return m
-
-
-@njit(cache=True)
 def quantise(a, boxes, scale1, scale2, q, sgn, msb):
     """Fill subband-major ``q = floor(|a| scale1 scale2)`` (int32), sign (1 = negative), msb (-1 for 0).
 
@@ -217,7 +197,7 @@ def quantise(a, boxes, scale1, scale2, q, sgn, msb):
                         iv = 2147483647
                     q[p] = iv
                     sgn[p] = 1 if neg else 0
-                    msb[p] = _msb(iv) if iv > 0 else -1
+                    msb[p] = B.bit_length(iv) - 1  # -1 for zero
                     p += 1
 
 

@@ -31,6 +31,7 @@ from numba import njit
 from ._bits import (
     _BPOS,
     _DPOS,
+    bit_length,
     br_get,
     bw_bits,
     bw_put,
@@ -236,28 +237,6 @@ def _sign_ctx(lp, neg, nn, sy, sz, i):
     return _vote(lp, neg, nn, i, 1) + 3 * _vote(lp, neg, nn, i, sy) + 9 * _vote(lp, neg, nn, i, sz)
 
 
-@njit(cache=True, inline="always")
-def _bitlen(v):
-    """Bit length of a non-negative integer below 2^32 (binary search)."""
-    n = 0
-    if v >= 65536:
-        v >>= 16
-        n += 16
-    if v >= 256:
-        v >>= 8
-        n += 8
-    if v >= 16:
-        v >>= 4
-        n += 4
-    if v >= 4:
-        v >>= 2
-        n += 2
-    if v >= 2:
-        v >>= 1
-        n += 1
-    return n + v
-
-
 # ------------------------------------------------------------------------------------------
 # The SPIHT passes
 # ------------------------------------------------------------------------------------------
@@ -460,7 +439,7 @@ def quantise(coef, scale, mag, neg, mb):
         neg[i] = 1 if c < 0 else 0
         m = np.int64(abs(c) * scale)
         mag[i] = m
-        mb[i] = _bitlen(m)
+        mb[i] = bit_length(m)
 
 
 @njit(cache=True)
