@@ -24,6 +24,13 @@ def make_cube(rows: int = 24, cols: int = 20, bands: int = 16, seed: int = 0, dt
     return np.clip(np.round(cube), 0, np.iinfo(dtype).max).astype(dtype)
 
 
+def psnr_of(x: np.ndarray, y: np.ndarray) -> float:
+    """PSNR with the project's default peak (max - min of the original), via hsibench.metrics."""
+    from hsibench import metrics
+
+    return metrics.psnr(x, y, data_range=metrics.data_range_of(x))
+
+
 @pytest.fixture
 def tiny_cube() -> np.ndarray:
     return make_cube()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -10,25 +9,19 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hsibench import codecs  # noqa: E402
-from hsibench.errors import DeviceMemoryError  # noqa: E402
 from hsibench.codecs.gnn.structure import Geometry, Structure, pruned_count  # noqa: E402
 from hsibench.errors import (  # noqa: E402
     CorruptDataError,
+    DeviceMemoryError,
     InvalidCubeError,
     InvalidParameterError,
     InvalidRateError,
     KeyRequiredError,
 )
 
-from .conftest import make_cube  # noqa: E402
+from .conftest import make_cube, psnr_of as _psnr  # noqa: E402
 
 FAST = "epochs=150,progress=false"
-
-
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    r = float(a.max()) - float(a.min())
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(r * r / mse)
 
 
 @pytest.fixture(scope="module")

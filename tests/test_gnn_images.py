@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -18,15 +17,9 @@ from hsibench.errors import (  # noqa: E402
     MultiImageStreamError,
 )
 
-from .conftest import make_cube  # noqa: E402
+from .conftest import make_cube, psnr_of as _psnr  # noqa: E402
 
 FAST = "epochs=200,progress=false"
-
-
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    r = float(a.max()) - float(a.min())
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(r * r / mse)
 
 
 def _own_mean_psnr(a: np.ndarray) -> float:

@@ -12,19 +12,15 @@ import sys
 import numpy as np
 import pytest
 
-from hsibench import codecs, metrics
+from hsibench import codecs
 from hsibench.codecs import base
 from hsibench.errors import CorruptDataError, InvalidCubeError, InvalidRateError, MissingDependencyError
 
-from .conftest import make_cube, shared_cube
+from .conftest import make_cube, shared_cube, psnr_of as psnr
 
 imagecodecs = pytest.importorskip("imagecodecs")
 J = pytest.importorskip("hsibench.codecs.jpeg2000")
 P = pytest.importorskip("hsibench.codecs.pca_jpeg2000")
-
-
-def psnr(cube, out):
-    return metrics.psnr(cube, out, data_range=float(cube.max()) - float(cube.min()))
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ Records of codecs that are slow to run (GNN, SPECK, SPIHT) are made here by rela
 from __future__ import annotations
 
 import copy
-import math
 
 import pandas as pd
 import pytest

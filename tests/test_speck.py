@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -11,13 +10,7 @@ from hsibench import codecs
 from hsibench.codecs import base
 from hsibench.errors import CorruptDataError, InvalidParameterError, InvalidRateError
 
-from .conftest import make_cube, shared_cube
-
-
-def psnr(x, y):
-    r = float(x.max()) - float(x.min())
-    mse = float(np.mean((np.asarray(x, np.float64) - np.asarray(y, np.float64)) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(r * r / mse)
+from .conftest import make_cube, shared_cube, psnr_of as psnr
 
 
 @pytest.fixture(scope="module")

@@ -5,18 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hsibench import codecs, metrics
+from hsibench import codecs
 from hsibench.codecs import _wavelet, truncate
 from hsibench.codecs import _spiht_kernels as K
 from hsibench.codecs.base import budget_bytes, pack, unpack
 from hsibench.codecs.spiht import build_tree
 from hsibench.errors import CorruptDataError, InvalidParameterError, InvalidRateError
 
-from .conftest import make_cube, shared_cube
-
-
-def _psnr(x, y):
-    return metrics.psnr(x, y, data_range=float(x.max()) - float(x.min()))
+from .conftest import make_cube, shared_cube, psnr_of as _psnr
 
 
 # ------------------------------------------------------------------------------------------
