@@ -20,7 +20,7 @@ import numpy as np
 
 from _common import load_cube
 from hsibench import codecs, metrics
-from hsibench.codecs.gnn.tiling import TileGrid
+from hsibench.codecs.neural.gnn.tiling import TileGrid
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CUBE = HERE.parents[1] / "shared" / "data" / "jasper_ridge.npy"

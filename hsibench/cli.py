@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__, codecs, datasets, report
+from . import __version__, codecs, datasets, presets, report
 from .errors import HsibenchError, InvalidParameterError, InvalidRateError
 from .results import load_records
-from .runner import DEFAULT_DATASET, DEFAULT_RATES, parse_seeds, run
+from .runner import DEFAULT_DATASET, DEFAULT_RATES, parse_seeds, parse_shard, run
 
 
 def _rates(text: str) -> list[float]:
@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--data-dir", default=None, help="dataset cache folder (default: $HSIBENCH_DATA or ./datasets)")
     r.add_argument("--download", action="store_true", help="download registered datasets that are missing")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--preset", default=None, choices=sorted(presets.PRESETS),
+                   help="run a documented study instead of --codecs/--rates: " + "; ".join(
+                       f"{p.name}: {p.doc}" for p in presets.PRESETS.values()))
+    r.add_argument("--match-rate", default=None, metavar="CODEC",
+                   help="after the other tasks, run every other codec at the exact achieved rate of each record of "
+                        "CODEC (e.g. gnn), so reports compare at equal bytes")
+    r.add_argument("--shard", default=None, metavar="I/N",
+                   help="run only the I-th of N deterministic slices of the task list (array jobs sharing --out)")
 
     rep = sub.add_parser("report", help="tables (and figures) from the records of a run")
     rep.add_argument("run", help="run directory or records .jsonl file")
@@ -104,6 +112,9 @@ def _cmd_run(args) -> int:
         data_dir=args.data_dir,
         download=args.download,
         progress=not args.no_progress,
+        preset=args.preset,
+        match_rate=args.match_rate,
+        shard_of=parse_shard(args.shard),
     )
     records = load_records(summary.out)
     print(report.markdown(records))

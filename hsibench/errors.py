@@ -72,3 +72,7 @@ class DeviceMemoryError(HsibenchError, MemoryError):
 
 class ResultsError(HsibenchError, OSError):
     """A run directory or records file cannot be read or written."""
+
+
+class ResolvedElsewhereError(HsibenchError):
+    """A process would run a task's codec differently (device, cores) from where the task was keyed."""

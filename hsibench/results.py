@@ -1,12 +1,16 @@
 """Records of a run: the schema, an atomic JSON-lines store, and a tidy pandas view.
 
-One record per task (dataset x codec x rate x seed), keyed by a hash of the task's inputs so
-a re-run can skip what is done.  Every write replaces the file atomically (temporary file,
-fsync, rename): an interrupted run never loses a record it had written.
+One record per task (dataset x codec x rate x seed), keyed by a hash of the task's resolved
+inputs (:func:`task_key`) so a re-run can skip what is done, and never what changed.  Records
+are appended, one whole line per ``write`` under an exclusive lock, so several processes (runs
+sharded over array jobs, concurrent ``hsibench run`` commands) can share one run directory
+without losing or tearing a record; other files (config, streams) are replaced atomically.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import math
@@ -14,12 +18,16 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .errors import ResultsError
 
-SCHEMA_VERSION = 1
+#: version of the record layout; part of every task key (2: keys hash the resolved configuration
+#: and the codec's revision; records carry the git commit and the codec's revision)
+SCHEMA_VERSION = 2
 RECORDS_FILE = "records.jsonl"
+ENV_FILE = "env.jsonl"  # one environment entry per invocation into the run directory
+LOCK_SUFFIX = ".lock"
 
 #: flat columns of :func:`to_frame`, in display order
 COLUMNS = [
@@ -29,14 +37,20 @@ COLUMNS = [
 ]
 
 
-def task_key(*, dataset_sha256: str, dataset_name: str, codec_spec: str, codec_params: dict,
-             target_bpppb: float, seed: int) -> str:
-    """Stable hash of everything that determines a task's result."""
+def task_key(*, dataset_sha256: str, dataset_name: str, codec_name: str, codec_revision: int,
+             codec_resolved: dict, target_bpppb: float, seed: int) -> str:
+    """Stable hash of everything that determines a task's result.
+
+    ``codec_resolved`` is the configuration as the codec will run it (``Codec.resolved()``:
+    ``auto`` decided into a device, a schedule, epochs, threads), so a rerun on another device
+    or with another schedule is a new task; ``codec_revision`` and the record schema version make
+    records of older code stale.  An identical rerun gives the same key and is skipped.
+    """
     blob = json.dumps(
         {
             "schema": SCHEMA_VERSION,
             "dataset": [dataset_name, dataset_sha256],
-            "codec": [codec_spec, codec_params],
+            "codec": [codec_name, int(codec_revision), codec_resolved],
             "rate": round(float(target_bpppb), 12),
             "seed": int(seed),
         },
@@ -93,39 +107,83 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+@contextlib.contextmanager
+def locked(path: Path, *, shared: bool = False) -> Iterator[None]:
+    """Hold an advisory lock (``flock``) on ``path`` + ``.lock`` for the duration of the block.
+
+    Serialises the writers of one run directory, whatever process (or host, on file systems
+    whose ``flock`` spans hosts) they run in.
+    """
+    lock = path.with_name(path.name + LOCK_SUFFIX)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def append_line(path: Path, line: bytes) -> None:
+    """Append one complete line to ``path`` under its lock: one ``write`` with O_APPEND, then fsync.
+
+    If an earlier writer was killed in the middle of a line, the new line starts on a fresh
+    line, so only that torn line is lost (readers skip it).
+    """
+    with locked(path):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666 & ~_UMASK)
+        try:
+            size = os.fstat(fd).st_size
+            if size:
+                with open(path, "rb") as fh:
+                    fh.seek(size - 1)
+                    if fh.read(1) != b"\n":
+                        line = b"\n" + line
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 class RecordStore:
-    """The JSON-lines records of one run directory (or a bare ``.jsonl`` file)."""
+    """The JSON-lines records of one run directory (or a bare ``.jsonl`` file); safe for many writers."""
 
     def __init__(self, path: str | Path):
         path = Path(path)
         self.path = path / RECORDS_FILE if path.suffix != ".jsonl" else path
 
     def read(self) -> list[dict]:
-        """All records; a damaged line is reported and skipped, never fatal."""
+        """All records, in the order they were appended; a damaged line is reported and skipped.
+
+        A last line without its newline is a record being written right now by another
+        process (or torn by a killed one): it is skipped silently.
+        """
         if not self.path.exists():
             return []
         records = []
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            with locked(self.path, shared=True):
+                raw = self.path.read_bytes()
         except OSError as exc:
             raise ResultsError(f"cannot read records {self.path}: {exc}") from None
+        lines = raw.split(b"\n")
         for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                records.append(_from_json(json.loads(line)))
-            except json.JSONDecodeError:
-                warnings.warn(f"{self.path}:{n}: skipping a damaged record line", stacklevel=2)
+                records.append(_from_json(json.loads(line.decode("utf-8"))))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                if n < len(lines):  # not the unterminated tail
+                    warnings.warn(f"{self.path}:{n}: skipping a damaged record line", stacklevel=2)
         return records
 
     def append(self, record: dict) -> None:
-        """Add one record, atomically (the old file stays intact until the new one is complete)."""
+        """Add one record: one whole line appended under the store's lock (never a rewrite)."""
         line = json.dumps(_jsonable(record), sort_keys=True, allow_nan=False) + "\n"
         try:
-            old = self.path.read_bytes() if self.path.exists() else b""
-            if old and not old.endswith(b"\n"):
-                old += b"\n"
-            atomic_write(self.path, old + line.encode("utf-8"))
+            append_line(self.path, line.encode("utf-8"))
         except OSError as exc:
             raise ResultsError(f"cannot write records {self.path}: {exc}") from None
 

@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hsibench import codecs  # noqa: E402
-from hsibench.codecs.gnn.structure import Geometry, Structure, pruned_count  # noqa: E402
+from hsibench.codecs.neural.gnn.structure import Geometry, Structure, pruned_count  # noqa: E402
 from hsibench.errors import (  # noqa: E402
     CorruptDataError,
     DeviceMemoryError,
@@ -38,15 +38,19 @@ def test_decoder_reproduces_recorded_psnr_and_info_is_json(cube):
     json.dumps(info)  # the runner records it
     fresh = codecs.get("gnn")
     assert abs(_psnr(cube, fresh.decode(data)) - info["psnr_decoded"]) < 0.05
-    assert info["device"] == "cpu" and info["epochs"] == 150 and sum(info["epochs_run"].values()) == 150
-    assert info["curve"][-1][0] == 150 and len(info["curve"][0]) == 4
+    sched = info["schedule"]
+    assert info["device"] == "cpu" and info["epochs"] == 150 and sched["policy"] == "quick"
+    # "epochs" is the main phase; pruning and fine-tune epochs come on top, and all of them ran
+    assert info["epochs_run"]["main"] == sched["epochs"]["main"] == 150
+    assert info["epochs_run"] == {k: v for k, v in sched["epochs"].items() if v or k == "main"}
+    assert info["curve"][-1][0] == sum(info["epochs_run"].values()) and len(info["curve"][0]) == 4
     assert info["bpppb"] == 8 * len(data) / cube.size <= 4.0
     assert set(info["searched"]) == {"blocks", "channels", "prune", "weights"}
     assert codec.describe_stream(data)["blocks"] == info["structure"]["blocks"]
 
 
 def test_batchnorm_folding_is_exact_for_one_image():
-    from hsibench.codecs.gnn.model import Generator, deployed_forward, fold_batchnorm
+    from hsibench.codecs.neural.gnn.model import Generator, deployed_forward, fold_batchnorm
 
     geo, st = Geometry(20, 24, 5), Structure(3, 6, 0.0, "float32")
     torch.manual_seed(0)
@@ -79,8 +83,8 @@ def test_keyed_stream_needs_the_right_key(cube):
 
 
 def test_pruning_removes_the_requested_fraction(cube):
-    from hsibench.codecs.gnn import storage
-    from hsibench.codecs.gnn.structure import layout
+    from hsibench.codecs.neural import storage
+    from hsibench.codecs.neural.gnn.structure import layout
 
     codec = codecs.get(f"gnn[{FAST},blocks=3,channels=4,prune=0.6,weights=float32]")
     data = codec.encode(cube, bpppb=12.0)
@@ -135,7 +139,7 @@ def test_corrupted_bytes_and_bad_secrets(cube):
 
 
 def test_device_out_of_memory_message(cube, monkeypatch):
-    from hsibench.codecs.gnn import train
+    from hsibench.codecs.neural.gnn import train
 
     def boom(self, *a, **k):
         raise train.oom_types()[0]("CUDA out of memory. Tried to allocate 20.00 GiB")
@@ -176,7 +180,7 @@ def test_trained_int8_weights_take_at_most_30_percent_of_float32():
 def test_missing_torch_is_a_clear_error(monkeypatch):
     import builtins
 
-    from hsibench.codecs.gnn import codec as gnn_codec
+    from hsibench.codecs.neural.gnn import codec as gnn_codec
     from hsibench.errors import MissingDependencyError
 
     real_import = builtins.__import__
@@ -204,7 +208,7 @@ def test_snapshots_of_the_output_band(cube):
 
 def test_mixed_precision_code_path_on_the_cpu(cube, monkeypatch):
     """The CUDA bfloat16 autocast path, run with CPU autocast (no GPU here): it trains and folds."""
-    from hsibench.codecs.gnn import train
+    from hsibench.codecs.neural.gnn import train
 
     real_init = train.Trainer.__init__
 

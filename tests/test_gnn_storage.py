@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hsibench.codecs.gnn import storage
-from hsibench.codecs.gnn.latent import latent_codes
-from hsibench.codecs.gnn.structure import Geometry, Structure, layout, max_blocks, payload_size, search
-from hsibench.codecs.gnn.tiling import TileGrid
+from hsibench.codecs.neural import storage
+from hsibench.codecs.neural.gnn.latent import latent_codes
+from hsibench.codecs.neural.gnn.structure import Geometry, Structure, layout, max_blocks, payload_size, search
+from hsibench.codecs.neural.gnn.tiling import TileGrid
 from hsibench.errors import CorruptDataError
 
 GEO = Geometry(40, 36, 12)
@@ -139,7 +139,7 @@ def test_tile_grid_covers_and_blends_exactly():
 
 
 def test_compute_cap_keeps_cpu_networks_small():
-    from hsibench.codecs.gnn.structure import macs_per_image
+    from hsibench.codecs.neural.gnn.structure import macs_per_image
 
     geo = Geometry(128, 128, 64)
     free, _ = search(geo, 250_000)

@@ -19,8 +19,8 @@ from hsibench.errors import CorruptDataError, InvalidCubeError, InvalidRateError
 from .conftest import make_cube, shared_cube, psnr_of as psnr
 
 imagecodecs = pytest.importorskip("imagecodecs")
-J = pytest.importorskip("hsibench.codecs.jpeg2000")
-P = pytest.importorskip("hsibench.codecs.pca_jpeg2000")
+J = pytest.importorskip("hsibench.codecs.wavelet.jpeg2000")
+P = pytest.importorskip("hsibench.codecs.transform.pca_jpeg2000")
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def test_side_information_round_trip():
 def test_basis_precision_keeps_the_leak_small():
     # column_bits() sizes each eigenvector's quantiser so that the energy pushed out of the kept
     # subspace is ~LEAK_SHARE of the coding MSE; measure that energy directly.
-    from hsibench.codecs.pca import klt
+    from hsibench.codecs.transform.pca import klt
 
     cube = make_cube(40, 36, 48, seed=5).astype(np.float64)
     x = cube.reshape(-1, 48)

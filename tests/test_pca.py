@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hsibench import codecs, metrics
-from hsibench.codecs.pca import klt
+from hsibench.codecs.transform.pca import klt
 from hsibench.errors import InvalidParameterError, InvalidRateError
 
 from .conftest import make_cube, shared_cube

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from hsibench import results, runner
+from hsibench import executors, results, runner, tasks
 from hsibench.errors import InvalidParameterError, InvalidRateError, UnknownCodecError
 
 SMALL = "synthetic[rows=24,cols=24,bands=12]"
@@ -24,13 +24,18 @@ def test_run_records_and_resumes(tmp_path):
     assert r["bpppb"] <= r["target_bpppb"] and r["cr"] == pytest.approx(16 / r["bpppb"])
     assert r["metrics"]["psnr"] > 30 and len(r["metrics"]["band_psnr"]) == 12
     assert r["dataset"]["sha256"] and r["versions"]["numpy"] and r["encode_s"] > 0
-    assert (out / "config.json").exists() and json.loads((out / "env.json").read_text())["cpu_count"]
+    assert (out / "config.json").exists()
+    envs = [json.loads(line) for line in (out / "env.jsonl").read_text().splitlines()]
+    assert len(envs) == 1 and envs[0]["cpu_count"] and envs[0]["versions"]["numpy"]
+    assert r["codec"]["revision"] == 1 and r["codec"]["resolved"]["components"] is None
+    assert "hsibench_commit" in r and r["schema"] == results.SCHEMA_VERSION
 
     s2 = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0, 2.0], out=out, progress=False)
     assert (s2.ran, s2.skipped) == (0, 2)
     s3 = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0, 2.0], out=out, force=True, progress=False)
     assert s3.ran == 2
     assert len(results.load_records(out)) == 4 and len(results.to_frame(results.load_records(out))) == 2
+    assert len((out / "env.jsonl").read_text().splitlines()) == 3  # one environment entry per invocation
 
 
 def test_failures_are_recorded_and_retried(tmp_path):
@@ -55,22 +60,23 @@ def test_store_survives_a_damaged_line(tmp_path):
     store = results.RecordStore(tmp_path)
     store.append({"key": "a", "status": "ok", "x": float("inf")})
     with open(store.path, "a") as fh:
-        fh.write('{"key": "b", "sta')  # an interrupted foreign write
-    with pytest.warns(UserWarning, match="damaged"):
-        recs = store.read()
-    assert recs == [{"key": "a", "status": "ok", "x": float("inf")}]
-    store.append({"key": "c", "status": "failed"})
+        fh.write('{"key": "b", "sta')  # a record being written, or torn by a killed writer
+    assert store.read() == [{"key": "a", "status": "ok", "x": float("inf")}]  # an unfinished tail: no warning
+    store.append({"key": "c", "status": "failed"})  # starts on a fresh line: the torn one is lost alone
     with pytest.warns(UserWarning):
         assert [r["key"] for r in store.read()] == ["a", "c"]
         assert store.done_keys() == {"a"}
 
 
 def test_task_keys_depend_on_every_input():
-    base = dict(dataset_sha256="x", dataset_name="d", codec_spec="pca", codec_params={"a": 1}, target_bpppb=1.0, seed=0)
+    base = dict(dataset_sha256="x", dataset_name="d", codec_name="pca", codec_revision=1, codec_resolved={"a": 1},
+                target_bpppb=1.0, seed=0)
     keys = {results.task_key(**base)}
-    for change in [{"dataset_sha256": "y"}, {"codec_params": {"a": 2}}, {"target_bpppb": 0.5}, {"seed": 1}]:
+    changes = [{"dataset_sha256": "y"}, {"codec_resolved": {"a": 2}}, {"target_bpppb": 0.5}, {"seed": 1},
+               {"codec_revision": 2}, {"codec_name": "speck"}]
+    for change in changes:
         keys.add(results.task_key(**{**base, **change}))
-    assert len(keys) == 5
+    assert len(keys) == 1 + len(changes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,11 +182,11 @@ def test_jobs_must_be_positive(tmp_path):
 
 def test_warm_up_runs_once_per_spec_and_rate(tmp_path, monkeypatch):
     calls = []
-    real = runner.warm_up
-    monkeypatch.setattr(runner, "_WARM", set())
-    monkeypatch.setattr(runner, "warm_up", lambda task: calls.append((task.spec, task.rate)) or real(task))
+    real = tasks.warm_up
+    monkeypatch.setattr(tasks, "_WARM", set())
+    monkeypatch.setattr(tasks, "warm_up", lambda task: calls.append((task.spec, task.rate)) or real(task))
     runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0, 2.0], out=tmp_path / "a", progress=False)
-    assert calls == [("pca", 1.0), ("pca", 2.0)] and len(runner._WARM) == 2
+    assert calls == [("pca", 1.0), ("pca", 2.0)] and len(tasks._WARM) == 2
     assert all(r["warmed_up"] for r in results.load_records(tmp_path / "a"))
     runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0], out=tmp_path / "b", progress=False,
                warmup=False)
@@ -215,7 +221,7 @@ def test_a_dead_worker_is_a_failed_task_not_a_crash(tmp_path, monkeypatch):
         def shutdown(self, **k):
             pass
 
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", DeadPool)
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", DeadPool)
     s = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0, 2.0], out=tmp_path, progress=False, jobs=2)
     assert s.ran == 2 and len(s.failed) == 2
     rec = results.load_records(tmp_path)[0]

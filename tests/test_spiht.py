@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from hsibench import codecs
-from hsibench.codecs import _wavelet, truncate
-from hsibench.codecs import _spiht_kernels as K
+from hsibench.codecs import truncate
+from hsibench.codecs.wavelet import dwt as _wavelet
+from hsibench.codecs.wavelet import _spiht_kernels as K
 from hsibench.codecs.base import budget_bytes, pack, unpack
-from hsibench.codecs.spiht import build_tree
+from hsibench.codecs.wavelet.spiht import build_tree
 from hsibench.errors import CorruptDataError, InvalidParameterError, InvalidRateError
 
 from .conftest import make_cube, shared_cube, psnr_of as _psnr

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import pywt
 
-from hsibench.codecs import _wavelet as W
+from hsibench.codecs.wavelet import dwt as W
 from hsibench.errors import InvalidParameterError
 
 

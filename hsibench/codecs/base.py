@@ -278,6 +278,9 @@ class Codec(ABC):
     """
 
     name: ClassVar[str]
+    #: bumped whenever the codec's bytes or quality for the same inputs change; part of every task
+    #: key, so records of an older revision are never mistaken for this one's (tests/test_golden.py)
+    revision: ClassVar[int]
     params: ClassVar[dict[str, Param]] = {}
     embedded: ClassVar[bool] = False  # any prefix of the payload decodes (truncation hits rates)
     stochastic: ClassVar[bool] = False  # results depend on the seed
@@ -329,6 +332,15 @@ class Codec(ABC):
         """Keyword arguments that the holder of a withheld secret passes to ``decode`` (e.g. a key)."""
         return {}
 
+    def resolved(self) -> dict[str, Any]:
+        """The configuration as the codec will run it on this machine, with every ``auto`` decided.
+
+        The runner's task key hashes it (with ``revision``): codecs whose ``auto`` values depend
+        on the machine (a device, a schedule) override this; withheld secrets are left out.
+        """
+        secret = set(self.secrets())
+        return {k: v for k, v in self.config.items() if k not in secret}
+
     def describe_stream(self, data: bytes) -> dict[str, Any]:
         """What the record should show about a stream (e.g. the structure a rate search chose)."""
         return dict(unpack(data)[0].params)
@@ -365,9 +377,12 @@ _REGISTRY: dict[str, type[Codec]] = {}
 
 
 def register(cls: type[Codec]) -> type[Codec]:
-    """Class decorator: make a codec available by its ``name``."""
+    """Class decorator: make a codec available by its ``name`` (it must declare an int ``revision``)."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", cls.name):
         raise ValueError(f"bad codec name {cls.name!r}")
+    rev = getattr(cls, "revision", None)
+    if isinstance(rev, bool) or not isinstance(rev, int) or rev < 1:
+        raise ValueError(f"codec {cls.name!r} must declare an integer class attribute revision >= 1; got {rev!r}")
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
         raise ValueError(f"codec name {cls.name!r} registered twice")
     _REGISTRY[cls.name] = cls

@@ -1,6 +1,6 @@
-"""Numba kernels of the non-expansive CDF 9/7 lifting in :mod:`._wavelet` (the fast path).
+"""Numba kernels of the non-expansive CDF 9/7 lifting in :mod:`.dwt` (the fast path).
 
-The same arithmetic as the numpy reference ``_wavelet._lift_fwd0`` / ``_lift_inv0`` (tests
+The same arithmetic as the numpy reference ``dwt._lift_fwd0`` / ``_lift_inv0`` (tests
 check they agree to rounding), arranged for memory locality on a C-contiguous
 ``(bands, rows, cols)`` array: along bands and rows the lifting runs on 2-D slabs whose inner,
 contiguous axis is vectorised; along columns it runs line by line.  Temporaries are one slab.

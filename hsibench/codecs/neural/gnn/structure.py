@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from ..storage import TensorSpec
+
 PRECISIONS = ("int8", "float16", "float32")
 BYTES = {"float32": 4, "float16": 2}
 INT8_BITS_ESTIMATE = 7.8  # entropy-coded bits per 8-bit weight: ~7.1 for Gaussian weights, ~7.8 for
@@ -48,26 +50,6 @@ class Structure:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """One stored tensor: its shape, whether it is quantised (weights) and its quantisation groups.
-
-    ``groups`` splits the flattened tensor into equal consecutive groups, each with its own
-    8-bit scale: one per output channel of a convolution, one per feature-map channel of the FC
-    layer (whose outputs are ``channels`` maps of h0 x w0 values).
-    """
-
-    name: str
-    shape: tuple[int, ...]
-    quantised: bool
-    groups: int
-    masked: bool = False
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
 
 
 def base_size(geo: Geometry, blocks: int) -> tuple[int, int]:

@@ -11,7 +11,7 @@ rate is spent on boundary coefficients.  It is the transform QccPack uses.  The 
 PyWavelets' (low-pass DC gain sqrt(2), high-pass equal to ``pywt``'s ``dec_hi``), so interior
 coefficients equal ``pywt.dwt(x, "bior4.4")``'s (``tests/test_wavelet.py`` checks it) and the
 transform is close to orthonormal, which bit-plane coding wants.  The lifting runs in numba
-kernels (:mod:`._wavelet_kernels`, cache-friendly slabs, in place); the vectorised numpy lifting
+kernels (:mod:`._dwt_kernels`, cache-friendly slabs, in place); the vectorised numpy lifting
 here is the readable reference they are tested against (``impl="numpy"``).
 
 Layout (in-place Mallat, the coefficient array has the input's shape):
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import pywt
 
-from ..errors import InvalidParameterError
-from . import _wavelet_kernels as _K
+from ...errors import InvalidParameterError
+from . import _dwt_kernels as _K
 
 __all__ = [
     "KINDS", "Layout", "analysis_filters", "choose_levels", "forward", "forward_inplace", "inverse", "transform_params",
@@ -397,7 +397,7 @@ def inverse_inplace(a: np.ndarray, layout: Layout, *, impl: str = "numba") -> No
 def transform_params() -> dict:
     """Codec parameters that choose the transform (``kind`` and level counts), shared by the
     wavelet coders so ``speck`` and ``spiht`` accept and document them identically."""
-    from .base import Param
+    from ..base import Param
 
     def count(v) -> bool:
         return v >= 0

@@ -5,7 +5,7 @@ The cube is coded by a real JPEG 2000 Part 1 encoder, OpenJPEG, through ``imagec
 colour transform, one quality layer, raw J2K codestream (no JP2 boxes).  With
 ``spectral_levels > 0`` a 1-D CDF 9/7 DWT along the bands comes first (the literature's
 "JPEG 2000 with spectral DWT", the multi-component transform of Part 2, done here with the
-project's shared lifting transform :mod:`._wavelet` because the binding exposes no Part 2
+project's shared lifting transform :mod:`.dwt` because the binding exposes no Part 2
 options).
 
 Integers: JPEG 2000 codes integer samples, so the (possibly transformed, float) data are
@@ -34,9 +34,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import CorruptDataError, InvalidCubeError, InvalidRateError, MissingDependencyError
-from . import _wavelet
-from .base import Codec, Header, Param, budget_bytes, register
+from ...errors import CorruptDataError, InvalidCubeError, InvalidRateError, MissingDependencyError
+from . import dwt
+from ..base import Codec, Header, Param, budget_bytes, register
 
 MAX_COMPONENTS = 4095  # what imagecodecs.jpeg2k_encode accepts (the standard allows 16384)
 INT_PEAK = 32767  # samples are signed 16-bit
@@ -251,31 +251,31 @@ def fit_rate(
 
 
 # --------------------------------------------------------------------------------------------
-# 1-D CDF 9/7 along the bands: the spectral part of the shared 3-D transform (._wavelet)
+# 1-D CDF 9/7 along the bands: the spectral part of the shared 3-D transform (.dwt)
 # --------------------------------------------------------------------------------------------
 
 
 def max_spectral_levels(bands: int) -> int:
     """Dyadic levels possible on ``bands`` samples (each split needs at least 2 samples)."""
-    return _wavelet.max_levels((bands, 1, 1))[0]
+    return dwt.max_levels((bands, 1, 1))[0]
 
 
 def spectral_forward(x_brc: np.ndarray, levels: int) -> np.ndarray:
     """Dyadic 1-D CDF 9/7 DWT along axis 0 of ``(bands, rows, cols)``: ``[low_L, high_L, ..., high_1]``.
 
     Non-expansive, whole-sample symmetric extension, PyWavelets' bior4.4 normalisation
-    (:mod:`._wavelet` with ``spatial_levels=0``).
+    (:mod:`.dwt` with ``spatial_levels=0``).
     """
     if levels == 0:
         return np.asarray(x_brc, dtype=np.float64)
-    return _wavelet.forward(x_brc, "packet", levels, 0)[0]
+    return dwt.forward(x_brc, "packet", levels, 0)[0]
 
 
 def spectral_inverse(c_brc: np.ndarray, levels: int) -> np.ndarray:
     """Inverse of :func:`spectral_forward` (float64)."""
     if levels == 0:
         return np.asarray(c_brc, dtype=np.float64)
-    return _wavelet.inverse(c_brc, _wavelet.make_layout(c_brc.shape, "packet", levels, 0))
+    return dwt.inverse(c_brc, dwt.make_layout(c_brc.shape, "packet", levels, 0))
 
 
 def synthesis_norms(bands: int, levels: int) -> np.ndarray:
@@ -301,6 +301,7 @@ class JPEG2000(Codec):
     """Multi-component JPEG 2000 (OpenJPEG, irreversible 9/7), optional spectral 9/7 DWT first."""
 
     name = "jpeg2000"
+    revision = 1  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
     summary = "JPEG 2000 (OpenJPEG via imagecodecs), bands as components, optional spectral 9/7 DWT"
     params = {
         "spectral_levels": Param(

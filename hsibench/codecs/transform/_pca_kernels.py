@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import _bits
+from .. import _bits
 
 N_CLASSES = 5
 SET = _bits.N_EXPGOLOMB_MODELS

@@ -18,9 +18,9 @@ import struct
 
 import numpy as np
 
-from ..errors import CorruptDataError, InvalidRateError
+from ...errors import CorruptDataError, InvalidRateError
 from . import _pca_kernels as K
-from .base import Codec, Header, Param, budget_bytes, register
+from ..base import Codec, Header, Param, budget_bytes, register
 
 _FIXED = struct.Struct("<HBd")  # k, basis_bits, step
 _STEP_ITERS = 30
@@ -48,6 +48,7 @@ class PCA(Codec):
     """Spectral PCA/KLT with uniformly quantised, entropy-coded principal-component images."""
 
     name = "pca"
+    revision = 1  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
     summary = "spectral KLT + uniform quantiser + context-adaptive arithmetic coding"
     params = {
         "components": Param(

@@ -50,11 +50,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import CorruptDataError, InvalidCubeError, InvalidParameterError, InvalidRateError
-from . import _bits
+from ...errors import CorruptDataError, InvalidCubeError, InvalidParameterError, InvalidRateError
+from .. import _bits
 from . import _spiht_kernels as K
-from . import _wavelet
-from .base import Codec, Header, Param, budget_bytes, register, unpack
+from . import dwt
+from ..base import Codec, Header, Param, budget_bytes, register, unpack
 
 _MAX_VOXELS = 2**31  # list entries are int32 flat indices
 _MAG_BITS = 30  # magnitudes are scaled below 2^30: int32 with room for the reconstruction
@@ -276,7 +276,7 @@ def _read_params(p) -> tuple:
 
     if not (all(map(is_int, (sl, tl, ac, e, top))) and all(map(is_num, (mean, lo, hi)))):
         raise CorruptDataError(f"spiht stream header has parameters of the wrong type: {p}")
-    if kind not in _wavelet.KINDS or ac not in (0, 1) or lo > hi:
+    if kind not in dwt.KINDS or ac not in (0, 1) or lo > hi:
         raise CorruptDataError(f"spiht stream header has invalid parameters: {p}")
     return kind, sl, tl, bool(ac), e, top, mean, lo, hi
 
@@ -298,10 +298,11 @@ class SPIHT(Codec):
     """3D-SPIHT on a packet or dyadic CDF 9/7 transform, embedded, with or without arithmetic coding."""
 
     name = "spiht"
+    revision = 1  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
     summary = "3D-SPIHT (Kim, Pearlman & Xiong) on a 3-D CDF 9/7 wavelet transform, embedded"
     embedded = True
     params = {
-        **_wavelet.transform_params(),
+        **dwt.transform_params(),
         "ac": Param(bool, True, "context-adaptive arithmetic coding of the decisions (false: raw bits)"),
     }
 
@@ -311,14 +312,14 @@ class SPIHT(Codec):
         shape = (cube.shape[2], cube.shape[0], cube.shape[1])
         if cube.size >= _MAX_VOXELS:
             raise InvalidCubeError(f"spiht codes cubes of fewer than 2^31 voxels; this one has {cube.size}")
-        layout = _wavelet.make_layout(shape, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
+        layout = dwt.make_layout(shape, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
         a = np.empty(shape, dtype=np.float64)  # band-major work array, transformed in place
         a[...] = np.moveaxis(cube, 2, 0)
         # the mean goes to the header (the DC would otherwise spend the top bit planes), and the
         # decoder clips to the cube's range: both cost a few header bytes and help at low rates
         mean, lo, hi = _offset_and_range(a)
         a -= mean
-        _wavelet.forward_inplace(a, layout)
+        dwt.forward_inplace(a, layout)
         flat = a.reshape(-1)
         top_abs = max(float(flat.max()), -float(flat.min()))
         nn = flat.size
@@ -407,7 +408,7 @@ class SPIHT(Codec):
         if bands * rows * cols >= _MAX_VOXELS:
             raise CorruptDataError(f"spiht stream announces a {header.shape} cube, larger than spiht codes")
         try:
-            layout = _wavelet.make_layout(shape, kind, sl, tl)
+            layout = dwt.make_layout(shape, kind, sl, tl)
             tree = build_tree(shape, kind, sl, tl)
         except InvalidParameterError as exc:
             raise CorruptDataError(f"spiht stream header has invalid wavelet levels: {exc}") from None
@@ -433,7 +434,7 @@ class SPIHT(Codec):
             flat *= math.ldexp(1.0, 1000 - e)
         del mag, neg, lp, kinds, ccls
         x = flat.reshape(shape)
-        _wavelet.inverse_inplace(x, layout)
+        dwt.inverse_inplace(x, layout)
         x += mean
         np.clip(x, lo, hi, out=x)
         return np.moveaxis(x, 0, 2)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._bits import (
+from .._bits import (
     _BPOS,
     _DPOS,
     bit_length,

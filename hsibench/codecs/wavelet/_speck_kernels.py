@@ -53,8 +53,8 @@ import numpy as np
 from numba import njit
 from numba.typed import List
 
-from ..errors import InvalidCubeError
-from . import _bits as B
+from ...errors import InvalidCubeError
+from .. import _bits as B
 
 TOP_PLANE = 30  # magnitudes are scaled so that the largest lies in [2**30, 2**31)
 MAX_LEVEL_CTX = 15

@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ..errors import CorruptDataError, InvalidRateError
-from . import _bits
-from .base import Codec, Header, Param, budget_bytes, register
-from .jpeg2000 import (
+from ...errors import CorruptDataError, InvalidRateError
+from .. import _bits
+from ..base import Codec, Header, Param, budget_bytes, register
+from ..wavelet.jpeg2000 import (
     auto_resolutions,
     decomposition_levels,
     decode_components,
@@ -185,6 +185,7 @@ class PCAJPEG2000(Codec):
     """Spectral KLT, PC images coded as one multi-component JPEG 2000 codestream (Du & Fowler)."""
 
     name = "pca_jpeg2000"
+    revision = 1  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
     summary = "spectral KLT + multi-component JPEG 2000 of the PC images (PCRD-opt across components)"
     params = {
         "components": Param(

@@ -7,17 +7,20 @@ BN-folded weights (``storage``).  Decoding rebuilds the network from the bytes a
 CPU in float32, so every decoder gets the same cube whatever device trained it; the encoder
 decodes its own bytes and records the PSNR that decoders get.
 
-Defaults by device (parameters left at ``auto``):
+The training schedule is a named policy (``schedule=auto|paper|quick``, :mod:`.schedule`):
 
-* CUDA: the paper's 15 000 epochs at lr 5e-4, bfloat16 autocast for the main training and the
-  pruning rounds (the final fine-tune is float32), no time budget.
-* CPU: lr 5e-3 (the paper's 5e-4 does not converge in a few hundred epochs), epochs =
-  1e11 / (3 x forward MACs of a step) clamped to 300..2000, the rate search keeps networks
-  small enough for 300 such epochs (so high rates may stay below the target), a 20 s
-  training budget per encode as a safety net (``info["stopped_by_time_budget"]`` says when it
-  cut training; bytes are then not reproducible), and 1 thread for small networks, otherwise
-  half the cores (at most 4).  ``hsibench run`` on the 128 x 128 x 64 synthetic cube at five
-  rates then takes under 2 minutes on a loaded 2-core machine.
+* ``paper`` (the default on CUDA): the paper's 15 000 main-phase epochs at lr 5e-4, pruning
+  rounds and fine-tunes on top, no time budget; on CUDA, bfloat16 autocast for the main
+  training and the pruning rounds (``amp=false`` turns it off; the final fine-tune is float32).
+* ``quick`` (the default on the CPU): lr 5e-3, main epochs = 1e11 / (3 x forward MACs of a
+  step) clamped to 300..2000, the rate search keeps networks small enough for 300 such epochs
+  (so high rates may stay below the target), and a 20 s training budget per encode as a safety
+  net (``info["stopped_by_time_budget"]`` says when it cut training; bytes are then not
+  reproducible).
+
+On the CPU, training uses every core this process may run on, except 1 thread for tiny networks
+(``threads=`` fixes it).  ``info["schedule"]`` holds the resolved schedule, ``info["epochs_run"]``
+the epochs each phase ran.
 
 Several images in one network (the paper's "the embedding gives each image its own latent
 code")::
@@ -43,7 +46,6 @@ This module does not import torch at import time: ``import hsibench.codecs`` wor
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -51,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import (
+from ....errors import (
     DeviceMemoryError,
     CorruptDataError,
     HsibenchError,
@@ -62,20 +64,14 @@ from ...errors import (
     MissingDependencyError,
     MultiImageStreamError,
 )
-from ..base import Codec, Header, Param, budget_bytes, register, unpack, validate_cube, validate_rate
-from . import storage
+from ...base import Codec, Header, Param, budget_bytes, register, unpack, validate_cube, validate_rate
+from .. import storage
+from . import schedule
 from .latent import latent_codes
-from .structure import Geometry, Structure, layout, macs_per_image, max_blocks, param_count, payload_size, search
+from .structure import Geometry, Structure, layout, max_blocks, param_count, payload_size, search
 from .tiling import ImageStack, TileGrid
 
 FORMAT = 1
-CUDA_EPOCHS = 15000  # the paper's
-CUDA_LR = 5e-4  # the paper's
-CPU_LR = 5e-3  # ten times the paper's: the CPU's few hundred epochs do not converge at 5e-4
-CPU_WORK_MACS = 1.0e11  # CPU default epochs: this many multiply-accumulates (fwd + 2x bwd) in all
-CPU_EPOCHS_RANGE = (300, 2000)  # and the rate search keeps networks small enough for 300 of them
-CPU_TIME_BUDGET_S = 20.0  # CPU safety net per encode; recorded in info when it stops training early
-SMALL_STEP_MACS = 2e7  # below this many MACs per training step the CPU trains single-threaded
 QMAX_STEPS = (127, 111, 95, 79, 63, 47, 31, 23, 15, 11, 7, 5, 3, 2, 1)
 MAX_IMAGES = 65535  # images in one multi-image stream (a sanity bound for the decoder)
 
@@ -103,6 +99,7 @@ class GNNCodec(Codec):
     """Generative-network codec: the network's stored weights are the compressed cube."""
 
     name = "gnn"
+    revision = 1  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
     stochastic = True
     summary = "generator network overfitted to the cube (Deng, Cen & Zhang 2020), pruned, quantised, keyed, tiled"
     params = {
@@ -115,12 +112,14 @@ class GNNCodec(Codec):
                          choices=("float32", "float16", "int8"), optional=True),
         "latent": Param(int, 50, "length of the latent code", lambda v: 1 <= v <= 4096, "1..4096"),
         "p": Param(float, 1.5, "loss power: mean |y - y_hat|^p", lambda v: 0.5 <= v <= 4, "in [0.5, 4]"),
-        "lr": Param(float, None, "Adam learning rate (auto: the paper's 5e-4 on CUDA, 5e-3 for the CPU's short runs)",
+        "schedule": Param(str, "auto", "training schedule policy: paper (15000 main epochs, lr 5e-4), quick (CPU-sized), "
+                          "auto (paper on CUDA, quick on the CPU)", choices=schedule.POLICIES),
+        "lr": Param(float, None, "Adam learning rate (auto: the schedule's: 5e-4 paper, 5e-3 quick)",
                     _positive, "> 0", optional=True),
-        "epochs": Param(int, None, "training epochs (auto: 15000 on CUDA, a compute budget on the CPU)",
-                        _positive, "> 0", optional=True),
-        "time_budget_s": Param(float, None, "wall-clock training budget in seconds (auto: none on CUDA, 20 on the CPU)",
-                               _positive, "> 0", optional=True),
+        "epochs": Param(int, None, "main-phase training epochs; pruning and fine-tune epochs come on top "
+                        "(auto: the schedule's: 15000 paper, a compute budget quick)", _positive, "> 0", optional=True),
+        "time_budget_s": Param(float, None, "wall-clock training budget in seconds (auto: the schedule's: none paper, "
+                               "20 quick)", _positive, "> 0", optional=True),
         "seed": Param(int, 0, "seed of the latent code, initial weights and tile sampling", lambda v: 0 <= v < 2**63,
                       "in [0, 2^63)"),
         "device": Param(str, "auto", "training device", choices=("auto", "cpu", "cuda")),
@@ -138,7 +137,7 @@ class GNNCodec(Codec):
         "snapshot_band": Param(int, None, "band of the snapshots (auto: the middle band)", lambda v: v >= 0, ">= 0",
                                optional=True),
         "progress": Param(bool, True, "progress bar on stderr (also off when not a terminal or HSIBENCH_NO_PROGRESS is set)"),
-        "threads": Param(int, None, "torch CPU threads while encoding (auto: 1 for tiny networks, else half the cores, at most 4)",
+        "threads": Param(int, None, "torch CPU threads while encoding (auto: 1 for tiny networks, else every core)",
                          _positive, "> 0", optional=True),
     }
 
@@ -154,6 +153,29 @@ class GNNCodec(Codec):
 
     def secrets(self) -> dict[str, Any]:
         return {"key": self.config["key"]} if self.config["keyed"] else {}
+
+    def _device(self) -> str:
+        """The training device ``device=auto`` resolves to on this machine (an error if CUDA is asked and absent)."""
+        torch = _torch()
+        device = self.config["device"]
+        if device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if device == "cuda" and not torch.cuda.is_available():
+            raise InvalidParameterError("gnn[device=cuda]: no CUDA device is available to torch; use device=cpu or auto")
+        return device
+
+    def resolved(self) -> dict[str, Any]:
+        """The configuration as it will train here: device, schedule policy, lr, epochs, amp, threads.
+
+        What the runner's task key hashes, so a rerun on another device or with another
+        schedule runs again.  The secret key is never part of it, and the progress bar is not.
+        """
+        cfg = {k: v for k, v in self.config.items() if k not in ("progress", "key")}
+        pol = schedule.policy(self.config, self._device())
+        cfg.update(device=pol.device, schedule=pol.name, lr=pol.lr,
+                   epochs=pol.main_epochs if pol.main_epochs is not None else "compute-budget",
+                   time_budget_s=pol.time_budget_s, amp=pol.amp, threads=pol.threads)
+        return cfg
 
     # ------------------------------------------------------------------------------------------
     # geometry and rate
@@ -273,14 +295,9 @@ class GNNCodec(Codec):
         header_est = self._header_size(cube, self._header_params(lo, hi, widest, 127, grid, n) | {"qmax": 127})
         fixed = {k: cfg[k] for k in ("blocks", "channels", "prune", "weights")}
         torch = _torch()
-        device = cfg["device"]
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        elif device == "cuda" and not torch.cuda.is_available():
-            raise InvalidParameterError("gnn[device=cuda]: no CUDA device is available to torch; use device=cpu or auto")
+        device = self._device()
         batch = min(cfg["tile_batch"], geo.n_tiles)
-        # on the CPU with default epochs, keep networks small enough for CPU_EPOCHS_RANGE[0] steps
-        cap = CPU_WORK_MACS / CPU_EPOCHS_RANGE[0] / batch if device == "cpu" and cfg["epochs"] is None else None
+        cap = schedule.search_cap(schedule.policy(cfg, device), batch)  # quick CPU policy: small networks
         st, smallest = search(geo, budget - header_est, **fixed, max_step_macs=cap)
         if st is None:
             need = header_est + payload_size(geo, smallest)
@@ -292,18 +309,7 @@ class GNNCodec(Codec):
                 f"ask for at least that rate{hint}"
             )
 
-        from .train import TrainConfig, Trainer, oom_types
-
-        if cfg["epochs"] is not None:
-            epochs = cfg["epochs"]
-        elif device == "cuda":
-            epochs = CUDA_EPOCHS
-        else:
-            step = 3 * macs_per_image(geo, st) * batch
-            epochs = int(min(max(CPU_WORK_MACS / step, CPU_EPOCHS_RANGE[0]), CPU_EPOCHS_RANGE[1]))
-        tbudget = cfg["time_budget_s"]
-        if tbudget is None and device == "cpu":
-            tbudget = CPU_TIME_BUDGET_S
+        from .train import Trainer, oom_types
 
         def normalised(c: np.ndarray, a: float, b: float) -> np.ndarray:  # band-first, in [-1, 1]
             y = 2.0 * (c.astype(np.float64) - a) / ((b - a) or 1.0) - 1.0  # a constant image: all -1
@@ -326,21 +332,11 @@ class GNNCodec(Codec):
                     return q
             return 1
 
-        lr = cfg["lr"] if cfg["lr"] is not None else (CUDA_LR if device == "cuda" else CPU_LR)
-        tcfg = TrainConfig(
-            p=cfg["p"], lr=lr, epochs=epochs, time_budget_s=tbudget, seed=cfg["seed"], device=device,
-            amp=cfg["amp"], tile_batch=cfg["tile_batch"], prune_rounds=cfg["prune_rounds"],
-            log_every=cfg["log_every"], progress=cfg["progress"], snapshots=cfg["snapshots"],
-            snapshot_band=min(bands - 1, cfg["snapshot_band"] if cfg["snapshot_band"] is not None else bands // 2),
-        )
+        band = min(bands - 1, cfg["snapshot_band"] if cfg["snapshot_band"] is not None else bands // 2)
+        tcfg = replace(schedule.resolve(cfg, geo, st, device, batch=batch), snapshot_band=band)
         threads_before = torch.get_num_threads()
-        threads = cfg["threads"]
-        if threads is None and device == "cpu":
-            # intra-op threads pay off only for big steps on an idle machine; on a shared 2-core box
-            # two threads ran 2-20x slower than one, so the default is at most half the cores
-            threads = 1 if 3 * macs_per_image(geo, st) * batch < SMALL_STEP_MACS else max(1, min(4, (os.cpu_count() or 2) // 2))
-        if threads:
-            torch.set_num_threads(threads)
+        if tcfg.threads:
+            torch.set_num_threads(tcfg.threads)
         t0 = time.perf_counter()
         try:
             result = Trainer(target, latents, geo, st, tcfg, grid).run(choose_qmax)
@@ -354,7 +350,7 @@ class GNNCodec(Codec):
                 f"to train tiles, lower tile_batch, or use device=cpu ({exc})"
             ) from None
         finally:
-            if threads:
+            if tcfg.threads:
                 torch.set_num_threads(threads_before)
         train_s = time.perf_counter() - t0
 
@@ -383,20 +379,21 @@ class GNNCodec(Codec):
         self.info = {
             "structure": st.as_dict(),
             "searched": [k for k, v in fixed.items() if v is None],
-            "search_step_macs_cap": cap,  # CPU default: the search kept networks under this compute
+            "search_step_macs_cap": cap,  # quick CPU policy: the search kept networks under this compute
             "params": param_count(geo, st),
             "qmax": qmax if st.weights == "int8" else None,
             "header_bytes": len(data) - len(payload),
             "payload_bytes": len(payload),
             "bpppb": 8 * len(data) / voxels,
             "device": device,
-            "threads": threads or threads_before,
-            "amp": bool(cfg["amp"] and device == "cuda"),
+            "threads": tcfg.threads or threads_before,
+            "amp": tcfg.amp,
             "deterministic": result.deterministic,
-            "epochs": epochs,
-            "lr": lr,
+            "schedule": tcfg.schedule(),
+            "epochs": tcfg.main_epochs,  # main-phase epochs planned (the paper's "epochs")
+            "lr": tcfg.lr,
             "epochs_run": result.epochs_run,
-            "time_budget_s": tbudget,
+            "time_budget_s": tcfg.time_budget_s,
             "stopped_by_time_budget": result.stopped_by_time,
             "train_seconds": round(train_s, 3),
             "tiles": geo.n_tiles,

@@ -1,19 +1,21 @@
-"""Weight storage: quantisation, sparsity masks and lossless entropy coding of the generator.
+"""Weight storage of the overfitted neural codecs: quantisation, sparsity masks, lossless coding.
 
-Everything the decoder needs to rebuild the network is written here, in the order of
-:func:`structure.layout`.  Three precisions:
+One storage for every codec whose stream is a network's weights (``gnn`` now; any later
+overfitted codec describes its tensors with :class:`TensorSpec` and calls :func:`encode` /
+:func:`decode`).  Tensors are written in the order of the codec's layout (for the GNN,
+:func:`hsibench.codecs.neural.gnn.structure.layout`).  Three precisions:
 
-* ``float32`` — the paper's storage: raw little-endian IEEE singles (its compression ratio is
-  raw size / this size);
+* ``float32`` — the GNN paper's storage: raw little-endian IEEE singles (its compression ratio
+  is raw size / this size);
 * ``float16`` — raw IEEE halves;
-* ``int8`` — symmetric per-output-channel quantisation ``w = q * scale`` with
-  ``|q| <= qmax <= 127`` and ``scale = max|w| / qmax`` of the channel (float32), the integers
+* ``int8`` — symmetric per-group quantisation ``w = q * scale`` with ``|q| <= qmax <= 127`` and
+  ``scale = max|w| / qmax`` of the group (float32; a group is an output channel), the integers
   entropy-coded losslessly with the adaptive binary range coder of ``codecs/_bits.py`` (one
-  context set per tensor, refined by the magnitude of the previous integer).  Biases of the
-  convolutions stay float32 (a few hundred values).
+  context set per tensor, refined by the magnitude of the previous integer).  Tensors not
+  marked ``quantised`` (biases: a few hundred values) stay float32.
 
-A pruned FC layer adds a sparsity mask (range-coded bits, context = previous bit, or a raw
-bitmap if that is smaller); only the kept weights are stored.
+A masked tensor (the GNN's pruned FC layer) adds a sparsity mask (range-coded bits, context =
+previous bit, or a raw bitmap if that is smaller); only the kept weights are stored.
 
 Payload layout (all little-endian)::
 
@@ -28,14 +30,35 @@ payload (the container's CRC already rejects accidental corruption).
 
 from __future__ import annotations
 
+import math
 import struct
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
 from ...errors import CorruptDataError
 from .. import _bits as rc
-from .structure import TensorSpec
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One stored tensor: its shape, whether it is quantised (weights) and its quantisation groups.
+
+    ``groups`` splits the flattened tensor into equal consecutive groups, each with its own
+    8-bit scale: one per output channel of a convolution, one per feature-map channel of the FC
+    layer (whose outputs are ``channels`` maps of h0 x w0 values).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    quantised: bool
+    groups: int
+    masked: bool = False
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
 
 _NEG = rc.N_EXPGOLOMB_MODELS
 _CLASSES = 3  # previous integer: zero, small (|q| <= 8), large

@@ -1,17 +1,19 @@
 """Training: overfit the generator to one cube, prune its FC layer, fold BN, quantisation-aware tune.
 
-Phases, sharing the ``epochs`` (one epoch = one optimisation step on the image, or on a random
-subset of ``tile_batch`` tiles) and the wall-clock budget in proportion:
+Phases, each with its own epoch count from the resolved schedule (:mod:`.schedule`; one epoch =
+one optimisation step on the image, or on a random subset of ``tile_batch`` tiles), sharing a
+wall-clock budget (if any) in proportion to their epochs:
 
-1. main training of the paper's network (Adam, ``lr``, loss ``mean |y - y_hat|^p``), with
-   mixed precision on CUDA when ``amp`` is on;
+1. main training of the paper's network (Adam, ``lr``, loss ``mean |y - y_hat|^p``) for
+   ``main_epochs``, with mixed precision on CUDA when ``amp`` is on;
 2. pruning (if ``prune > 0``): ``prune_rounds`` rounds, each removing the FC weights of lowest
-   L1 magnitude up to its share of the requested fraction, then retraining (the paper's scheme);
+   L1 magnitude up to its share of the requested fraction, then retraining (the paper's
+   scheme); ``prune_epochs`` in all, on top of the main epochs;
 3. BatchNorm folded into the convolutions (:func:`model.fold_batchnorm`);
-4. a short fine-tune of the folded network in float32 with the storage precision simulated
+4. ``finetune_epochs`` of the folded network in float32 with the storage precision simulated
    (straight-through fake quantisation per output channel for 8-bit weights, float16 rounding
-   for half precision).  Skipped for float32 weights of a single image trained without mixed
-   precision, where folding is exact.
+   for half precision).  None for float32 weights of a single image trained without mixed
+   precision, where folding is exact (:func:`.schedule.needs_finetune`).
 
 The result is the deployed tensors the storage module writes.  This module imports torch.
 """
@@ -29,12 +31,9 @@ import numpy as np
 import torch
 
 from .model import Generator, deployed_forward, fold_batchnorm
+from .schedule import TrainConfig
 from .structure import Geometry, Structure, layout, pruned_count
 from .tiling import TileGrid
-
-FINETUNE_SHARE = 0.15  # of the epochs, when a fine-tune is needed
-PRUNE_SHARE = 0.30  # of the epochs, when pruning
-FINETUNE_LR_FACTOR = 0.2  # fine-tune learning rate relative to lr
 
 
 def oom_types() -> tuple[type[BaseException], ...]:
@@ -45,25 +44,6 @@ def oom_types() -> tuple[type[BaseException], ...]:
         if isinstance(t, type) and t not in types:
             types.append(t)
     return tuple(types) or (RuntimeError,)
-
-
-@dataclass
-class TrainConfig:
-    """Hyper-parameters of one encode (see the codec's parameter docs)."""
-
-    p: float = 1.5
-    lr: float = 5e-4
-    epochs: int = 1000
-    time_budget_s: float | None = None
-    seed: int = 0
-    device: str = "cpu"
-    amp: bool = True
-    tile_batch: int = 4
-    prune_rounds: int = 3
-    log_every: int = 0  # 0: about 100 points per run
-    snapshots: int = 0  # output-band images kept at this many (log-spaced) epochs
-    snapshot_band: int = 0
-    progress: bool = True
 
 
 @dataclass
@@ -134,17 +114,13 @@ class Trainer:
         self.stopped_by_time = False
         if self.n_tiles == 1:
             self.y_full = torch.from_numpy(np.ascontiguousarray(target[None])).to(self.device)
-        if self.cuda and cfg.amp:
+        if self.cuda and cfg.amp:  # bfloat16 where the GPU has it
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         else:
             self.amp_dtype = None
-        e = max(1, int(cfg.epochs))
-        # a float32 fine-tune follows whenever the trained network is not exactly what is stored:
-        # quantised weights, tiles (BN statistics change when folded), mixed-precision training
-        need_ft = st.weights != "float32" or self.n_tiles > 1 or self.amp_dtype is not None
-        self.e_ft = max(1, int(round(FINETUNE_SHARE * e))) if need_ft else 0
-        self.e_pr = max(cfg.prune_rounds, int(round(PRUNE_SHARE * e))) if st.prune > 0 else 0
-        self.e_main = max(1, e - self.e_ft - self.e_pr)
+        self.e_main = max(1, int(cfg.main_epochs))
+        self.e_pr = int(cfg.prune_epochs) if st.prune > 0 else 0
+        self.e_ft = int(cfg.finetune_epochs)
         self.total = self.e_main + self.e_pr + self.e_ft
         self.log_every = cfg.log_every if cfg.log_every > 0 else max(1, self.total // 100)
         self.snap_epochs: set[int] = set()
@@ -314,7 +290,7 @@ class Trainer:
                             leaves[0].mul_(mask_t)
 
                 runs["finetune"] = self._phase(
-                    "tune", fwd, leaves, self.e_ft, cfg.lr * FINETUNE_LR_FACTOR, share(self.e_ft), keep_pruned_ft
+                    "tune", fwd, leaves, self.e_ft, cfg.finetune_lr, share(self.e_ft), keep_pruned_ft
                 )
                 deployed = [p.detach() for p in leaves]
             params = [p.detach().float().cpu().numpy().copy() for p in deployed]
