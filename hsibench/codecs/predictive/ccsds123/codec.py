@@ -171,7 +171,7 @@ class CCSDS123(Codec):
             def size_of(limits: tuple[int, ...]) -> int:
                 return overhead + codestream.size(self._with_limits(base, limits, None), samples)
 
-            limits = rate.search(size_of, cube.shape[2], a_max, budget)
+            limits = rate.search(size_of, cube.shape[2], a_max, budget, cube.size)
             if limits is None:
                 smallest = size_of((a_max,) * cube.shape[2])
                 raise InvalidRateError(
