@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .header import Config, NARROW_COLUMN, NARROW_NEIGHBOUR, WIDE_COLUMN, WIDE_NEIGHBOUR
+from .header import Config, NARROW_NEIGHBOUR, WIDE_COLUMN, WIDE_NEIGHBOUR
 
 
 @njit(cache=True, inline="always")
