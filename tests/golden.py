@@ -32,6 +32,7 @@ SPECS: dict[str, tuple[str, float]] = {
     "spiht": ("spiht", 1.0),
     "jpeg2000": ("jpeg2000", 1.0),
     "pca_jpeg2000": ("pca_jpeg2000", 1.0),
+    "ccsds123": ("ccsds123", 4.0),  # the rate search over error limits, then the standard's codestream
     "gnn": ("gnn[blocks=2,channels=4,prune=0.67,weights=int8,epochs=12,prune_rounds=2,threads=1,device=cpu,"
             "progress=false]", 8.0),
 }
