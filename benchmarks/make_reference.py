@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     dataset = "synthetic[rows=32,cols=32,bands=16]" if args.quick else "synthetic"
     gnn = "gnn[device=cpu,epochs=30]" if args.quick else "gnn[device=cpu]"
     sweep = ",epochs=30" if args.quick else ",time_budget_s=20"
-    classical = [n for n in codecs.names() if n != "gnn"]
+    classical = [n for n in codecs.default_names() if n != "gnn"]
     plan = [
         dict(codec_specs=classical + ([gnn] if "gnn" in codecs.names() else []),
              rates=list(runner.DEFAULT_RATES), seeds=[0, 1]),

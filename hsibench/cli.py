@@ -32,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run codecs x datasets x rates and record the results")
     r.add_argument("--codecs", default=None,
-                   help="comma-separated codec specs, e.g. 'pca,speck,gnn[blocks=4]' (default: all); "
+                   help="comma-separated codec specs, e.g. 'pca,speck,gnn[blocks=4]' (default: every codec that "
+                        "reaches the default rates; `hsibench codecs list` says which do not); "
                         "'|' separates alternatives to sweep: 'gnn[blocks=2|3|4,prune=0|0.67]' runs all 6")
     r.add_argument("--dataset", default=DEFAULT_DATASET,
                    help="comma-separated dataset names, specs or file paths (default: synthetic)")
@@ -119,6 +120,11 @@ def _cmd_run(args) -> int:
         match_rate=args.match_rate,
         shard_of=parse_shard(args.shard),
     )
+    if codec_specs is None and args.preset is None:
+        for name in codecs.names():
+            cls = codecs.codec_class(name)
+            if not cls.in_default_run:
+                print(f"note: {name} is not in the default run: {cls.default_excluded}", file=sys.stderr)
     records = load_records(summary.out)
     print(report.markdown(records))
     print(f"records: {summary.out / 'records.jsonl'} ({summary.ran} run, {summary.skipped} already recorded, "
@@ -191,7 +197,7 @@ def _cmd_datasets(args) -> int:
 def _cmd_codecs(args) -> int:
     for name in codecs.names():
         cls = codecs.codec_class(name)
-        print(f"{name}: {cls.summary}")
+        print(f"{name}: {cls.summary}" + ("" if cls.in_default_run else f" [not in the default run: {cls.default_excluded}]"))
         for key, p in cls.params.items():
             default = "auto" if p.default is None else p.default
             print(f"    {key} ({p.type.__name__}, default {default}): {p.doc}")

@@ -6,7 +6,8 @@ storage every network codec shares), ``predictive/`` (ccsds123).  Codec modules 
 dependencies (torch, imagecodecs) lazily, so listing codecs never needs them.
 """
 
-from .base import Codec, Header, Param, codec_class, get, names, parse_spec, register, split_specs, truncate
+from .base import (Codec, Header, Param, codec_class, default_names, get, names, parse_spec, register, split_specs,
+                   truncate)
 from . import neural, predictive, transform, wavelet  # noqa: F401  (registers every codec)
 
-__all__ = ["Codec", "Header", "Param", "codec_class", "get", "names", "parse_spec", "register", "split_specs", "truncate"]
+__all__ = ["Codec", "Header", "Param", "codec_class", "default_names", "get", "names", "parse_spec", "register", "split_specs", "truncate"]

@@ -70,6 +70,9 @@ class CCSDS123(Codec):
     name = "ccsds123"
     revision = 1  # bump when the bytes or quality for the same inputs change
     summary = "CCSDS 123.0-B-2 predictor + near-lossless quantiser + sample-adaptive entropy coder"
+    in_default_run = False
+    default_excluded = ("its sample-adaptive coder spends at least one bit per sample (about 1 bpppb at the least), "
+                        "below most default rates; run it with --codecs ccsds123 at rates of 1.5 bpppb and more")
     params = {
         "max_error": Param(
             int, None, "absolute error limit a (every band; 0 = lossless); default: searched for the rate",
