@@ -61,11 +61,11 @@ from ....errors import (
     InvalidParameterError,
     InvalidRateError,
     KeyRequiredError,
-    MissingDependencyError,
     MultiImageStreamError,
 )
 from ...base import Codec, Header, Param, budget_bytes, register, unpack, validate_cube, validate_rate
 from .. import storage
+from ..runtime import require_torch, training_device
 from . import schedule
 from .latent import latent_codes
 from .structure import Geometry, Structure, layout, max_blocks, param_count, payload_size, search
@@ -77,11 +77,7 @@ MAX_IMAGES = 65535  # images in one multi-image stream (a sanity bound for the d
 
 
 def _torch():
-    try:
-        import torch
-    except ImportError:
-        raise MissingDependencyError("torch", "the gnn codec") from None
-    return torch
+    return require_torch("gnn")
 
 
 def _positive(v: Any) -> bool:
@@ -156,13 +152,7 @@ class GNNCodec(Codec):
 
     def _device(self) -> str:
         """The training device ``device=auto`` resolves to on this machine (an error if CUDA is asked and absent)."""
-        torch = _torch()
-        device = self.config["device"]
-        if device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if device == "cuda" and not torch.cuda.is_available():
-            raise InvalidParameterError("gnn[device=cuda]: no CUDA device is available to torch; use device=cpu or auto")
-        return device
+        return training_device(self.config["device"], "gnn")
 
     def resolved(self) -> dict[str, Any]:
         """The configuration as it will train here: device, schedule policy, lr, epochs, amp, threads.
