@@ -72,7 +72,7 @@ from .structure import Geometry, Structure, layout, max_blocks, param_count, pay
 from .tiling import ImageStack, TileGrid
 
 FORMAT = 1
-QMAX_STEPS = (127, 111, 95, 79, 63, 47, 31, 23, 15, 11, 7, 5, 3, 2, 1)
+QMAX_STEPS = storage.QMAX_STEPS
 MAX_IMAGES = 65535  # images in one multi-image stream (a sanity bound for the decoder)
 
 
