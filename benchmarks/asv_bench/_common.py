@@ -16,9 +16,11 @@ RATES = [1.0] if SMOKE else [0.25, 1.0]
 #: the scene of the quality (track_) benchmarks
 QUALITY_SHAPE = "64x64x32"
 
-#: settings that keep a codec's benchmark fast and deterministic (GNN: a short CPU training)
+#: settings that keep a codec's benchmark fast and deterministic (the trained codecs: a short CPU training)
 FAST = {
     "gnn": "gnn[epochs=30,device=cpu,progress=false,threads=1,prune_rounds=1]",
+    "siren": "siren[depth=2,epochs=30,device=cpu,progress=false,threads=1]",
+    "coolchic": "coolchic[epochs=10,device=cpu,progress=false,threads=1]",
 }
 
 

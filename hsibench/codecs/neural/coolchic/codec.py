@@ -75,6 +75,9 @@ class CoolChicCodec(Codec):
     name = "coolchic"
     revision = 1  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
     stochastic = True
+    in_default_run = False
+    default_excluded = ("a trained codec that takes up to a few minutes per encode on a CPU (its quick schedule); "
+                        "name it: --codecs coolchic")
     summary = "COOL-CHIC/C3-style overfitted latent grids, fixed-point ARM entropy model, synthesis and spectral basis"
     params = {
         "k": Param(int, None, "latent channels per grid = spectral basis size (auto: the pca codec's choice at the rate)",

@@ -54,6 +54,9 @@ class SirenCodec(Codec):
     name = "siren"
     revision = 1  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
     stochastic = True
+    in_default_run = False
+    default_excluded = ("a trained codec that takes up to a few minutes per encode on a CPU (its quick schedule); "
+                        "name it: --codecs siren")
     summary = "SIREN MLP (x, y) -> spectrum overfitted to the cube (Rezasoltani & Qureshi 2023), depth x width searched"
     params = {
         "depth": Param(int, None, "hidden sine layers (auto: searched over 2..5)", lambda v: 1 <= v <= MAX_DEPTH,

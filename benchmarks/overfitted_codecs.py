@@ -1,0 +1,105 @@
+"""Overfitted codecs beside the wavelets: PSNR, rate and time of siren, coolchic, speck, pca (and gnn).
+
+    python benchmarks/overfitted_codecs.py [--cubes jasper_ridge,...] [--rates 0.1,0.25,0.5,1]
+                                           [--codecs siren,coolchic,speck,pca,jpeg2000,gnn] [--out FILE]
+
+For every shared cube of ``../shared/data/`` (or the given ones) and every rate, encodes with
+each codec at its default settings (``progress=false``; the trained codecs then use their CPU
+schedule on a machine without CUDA), decodes from the bytes, and prints one markdown table per
+cube: achieved bpppb, PSNR (``hsibench.metrics.psnr`` with ``data_range = max - min``), encode
+and decode seconds, and what the trained codecs chose (structure, main epochs, † when a time
+budget stopped training).  Every result is also appended to ``--out`` (JSON lines; rows already
+there are not run again, so an interrupted run resumes).  Times are wall clock on this machine,
+as loaded as it is: the numbers say nothing about other machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _common import SHARED_DATA, psnr
+from hsibench import codecs
+
+CUBES = ["jasper_ridge", "indian_pines_sub85x70", "paviaU_sub50x50"]
+TRAINED = {"siren", "coolchic", "gnn"}
+
+
+def run_one(cube: np.ndarray, spec: str, rate: float) -> dict:
+    codec = codecs.get(spec)
+    t0 = time.perf_counter()
+    try:
+        data = codec.encode(cube, bpppb=rate)
+    except Exception as exc:  # noqa: BLE001 - a failure is a row of the table, not the end of the run
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    enc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out = codecs.get(codec.name).decode(data)
+    dec = time.perf_counter() - t0
+    row = {"bpppb": 8 * len(data) / cube.size, "bytes": len(data), "psnr": psnr(cube, out), "encode_s": enc,
+           "decode_s": dec}
+    info = codec.info
+    if codec.name in TRAINED:
+        row["structure"] = info.get("structure")
+        row["epochs"] = (info.get("epochs_run") or {}).get("main")
+        row["time_stop"] = bool(info.get("stopped_by_time_budget"))
+        row["threads"] = info.get("threads")
+    if codec.name == "pca":
+        row["structure"] = {"components": info.get("components")}
+    return row
+
+
+def describe(row: dict) -> str:
+    st = row.get("structure")
+    if not isinstance(st, dict):
+        return ""
+    text = ",".join(f"{k}={v}" for k, v in st.items())
+    if row.get("epochs") is not None:
+        text += f"; {row['epochs']}{'†' if row.get('time_stop') else ''} epochs"
+    return text
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cubes", default=",".join(CUBES))
+    ap.add_argument("--rates", default="0.1,0.25,0.5,1")
+    ap.add_argument("--codecs", default="siren,coolchic,speck,pca")
+    ap.add_argument("--out", default="results/overfitted_codecs.jsonl")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = {}
+    if out.exists():
+        for line in out.read_text().splitlines():
+            r = json.loads(line)
+            done[(r["cube"], r["codec"], r["rate"])] = r
+    names = [n.strip() for n in args.codecs.split(",") if n.strip()]
+    rates = [float(r) for r in args.rates.split(",")]
+    for name in [c.strip() for c in args.cubes.split(",") if c.strip()]:
+        cube = np.load(SHARED_DATA / f"{name}.npy") if not name.endswith(".npy") else np.load(name)
+        print(f"\n### {name} {cube.shape} {cube.dtype}\n")
+        print("| codec | target | bpppb | PSNR dB | encode s | decode s | chosen |")
+        print("|---|---:|---:|---:|---:|---:|---|")
+        for codec in names:
+            spec = f"{codec}[progress=false]" if codec in TRAINED else codec
+            for rate in rates:
+                key = (name, codec, rate)
+                if key not in done:
+                    row = {"cube": name, "codec": codec, "spec": spec, "rate": rate, **run_one(cube, spec, rate)}
+                    with out.open("a") as fh:
+                        fh.write(json.dumps(row) + "\n")
+                    done[key] = row
+                r = done[key]
+                if "error" in r:
+                    print(f"| {codec} | {rate:g} | – | failed: {r['error'][:80]} | | | |", flush=True)
+                else:
+                    print(f"| {codec} | {rate:g} | {r['bpppb']:.4f} | {r['psnr']:.2f} | {r['encode_s']:.1f} | "
+                          f"{r['decode_s']:.2f} | {describe(r)} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
