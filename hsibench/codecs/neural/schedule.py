@@ -67,6 +67,25 @@ def policy(config: Mapping[str, Any], device: str, table: Mapping[str, Defaults]
     return Policy(name, device, float(lr), epochs, budget, amp, threads)
 
 
+@dataclass(frozen=True)
+class Run:
+    """The resolved schedule fields every trained codec has; codecs subclass it with their phases' epochs."""
+
+    policy: str = "quick"
+    device: str = "cpu"
+    lr: float = 1e-3
+    main_epochs: int = 100
+    threads: int | None = None  # CPU threads while training; None: leave torch's setting
+    time_budget_s: float | None = None  # wall-clock budget of all phases together, shared in proportion
+    seed: int = 0
+    progress: bool = True
+
+    def common(self) -> dict[str, Any]:
+        """The fields a record's ``schedule`` shows for every trained codec."""
+        return {"policy": self.policy, "device": self.device, "lr": self.lr, "threads": self.threads,
+                "time_budget_s": self.time_budget_s}
+
+
 def cpu_threads(pol: Policy, step_macs: float) -> int | None:
     """CPU threads of one training: the fixed count, else every usable core except 1 for tiny steps."""
     if pol.device != "cpu":

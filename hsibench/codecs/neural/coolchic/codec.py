@@ -47,14 +47,14 @@ from typing import Any
 import numpy as np
 
 from ....errors import CorruptDataError, HsibenchError, InvalidParameterError, InvalidRateError
-from ...base import Codec, Header, Param, budget_bytes, register
+from ...base import Header, Param, register
 from ...transform.pca import klt
 from .. import storage
-from ..runtime import require_torch, torch_threads, training_device
+from ..runtime import require_torch, torch_threads
+from ..trained import TrainedCodec, training_params
 from . import entropy, schedule
 from .structure import MAX_ARM, MAX_HIDDEN, MAX_K, MAX_LEVELS, Structure, grid_shapes, latent_count, layout, max_levels
 
-FORMAT = 1
 INT8_BITS = 7.8  # estimate of a range-coded 8-bit weight's bits, for the rate budget before training
 RATE_MARGIN = 0.98  # the latents aim at this share of the bytes the network leaves them
 TAU_ITERS = 6
@@ -64,20 +64,13 @@ LATENTS_PER_BYTE = 22000  # a valid latent stream codes at most ~22 700 latents 
 SMALL_BUDGET, LARGE_BUDGET = 4096, 32768  # bytes: auto widths of the ARM and of the synthesis MLP
 
 
-def _positive(v: Any) -> bool:
-    return v > 0
-
-
 @register
-class CoolChicCodec(Codec):
+class CoolChicCodec(TrainedCodec):
     """COOL-CHIC/C3-style latent grids + ARM + synthesis + spectral basis, overfitted to one cube."""
 
     name = "coolchic"
     revision = 1  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
-    stochastic = True
-    in_default_run = False
-    default_excluded = ("a trained codec that takes up to a few minutes per encode on a CPU (its quick schedule); "
-                        "name it: --codecs coolchic")
+    policies = schedule
     summary = "COOL-CHIC/C3-style overfitted latent grids, fixed-point ARM entropy model, synthesis and spectral basis"
     params = {
         "k": Param(int, None, "latent channels per grid = spectral basis size (auto: the pca codec's choice at the rate)",
@@ -88,34 +81,13 @@ class CoolChicCodec(Codec):
                         "bytes, else 16)", lambda v: 0 <= v <= MAX_HIDDEN, f"0..{MAX_HIDDEN}", optional=True),
         "arm": Param(int, None, f"ARM hidden width (auto: 8 below {SMALL_BUDGET} bytes, else 16)",
                      lambda v: 1 <= v <= MAX_ARM, f"1..{MAX_ARM}", optional=True),
-        "schedule": Param(str, "auto", "training schedule policy: full (3000 iterations), quick (CPU-sized, "
-                          "150 s budget), auto (full on CUDA, quick on the CPU)", choices=schedule.POLICIES),
-        "lr": Param(float, None, f"learning rate of the latents (auto: {schedule.LR}; the other tensors learn at "
-                    "fixed fractions of it)", _positive, "> 0", optional=True),
-        "epochs": Param(int, None, "main-phase iterations (auto: the schedule's); warm-up and fine-tune come on top",
-                        _positive, "> 0", optional=True),
-        "time_budget_s": Param(float, None, "wall-clock training budget in seconds (auto: the schedule's)",
-                               _positive, "> 0", optional=True),
-        "seed": Param(int, 0, "seed of the initial networks and the training noise", lambda v: 0 <= v < 2**63,
-                      "in [0, 2^63)"),
-        "device": Param(str, "auto", "training device", choices=("auto", "cpu", "cuda")),
-        "threads": Param(int, None, "CPU threads for training (auto: every usable core, 1 for tiny networks)",
-                         _positive, "> 0", optional=True),
-        "progress": Param(bool, True, "progress bar on stderr (also off when not a terminal or HSIBENCH_NO_PROGRESS is set)"),
+        **training_params("training schedule policy: full (3000 iterations), quick (CPU-sized, 150 s budget), auto "
+                          "(full on CUDA, quick on the CPU)", schedule.POLICIES,
+                          "main-phase iterations (auto: the schedule's); warm-up and fine-tune come on top",
+                          "seed of the initial networks and the training noise",
+                          f"learning rate of the latents (auto: {schedule.LR}; the other tensors learn at fixed "
+                          "fractions of it)"),
     }
-
-    # -- configuration ---------------------------------------------------------------------------
-    def _device(self) -> str:
-        return training_device(self.config["device"], self.name)
-
-    def resolved(self) -> dict[str, Any]:
-        """The configuration as it will train here (device, schedule, lr, epochs, budget, threads)."""
-        cfg = {k: v for k, v in self.config.items() if k != "progress"}
-        pol = schedule.policy(self.config, self._device())
-        cfg.update(device=pol.device, schedule=pol.name, lr=pol.lr,
-                   epochs=pol.main_epochs if pol.main_epochs is not None else "compute-budget",
-                   time_budget_s=pol.time_budget_s, threads=pol.threads)
-        return cfg
 
     def _structure(self, shape: tuple[int, int, int], budget: int, k: int) -> Structure:
         rows, cols, _ = shape
@@ -136,25 +108,16 @@ class CoolChicCodec(Codec):
         return int(math.ceil(qb + 2 * sum(s.size for s in f) + 1 + 8))
 
     def _header_params(self, lo: float, hi: float, st: Structure | None) -> dict:
-        hp: dict[str, Any] = {"v": FORMAT, "min": lo, "max": hi}
+        hp = self._base_header(lo, hi)
         if st is not None:
             hp.update(k=st.k, levels=st.levels, hidden=st.hidden, arm=st.arm)
         return hp
 
     # -- encode ----------------------------------------------------------------------------------
-    def _encode(self, cube: np.ndarray, bpppb: float) -> bytes:
+    def _encode_trained(self, cube: np.ndarray, bpppb: float, budget: int, lo: float, hi: float) -> bytes:
         cfg = self.config
         rows, cols, bands = cube.shape
-        budget = budget_bytes(bpppb, cube.shape)
-        lo, hi = float(cube.min()), float(cube.max())
-        if lo == hi:
-            hp = self._header_params(lo, hi, None)
-            if self._header_size(cube, hp) > budget:
-                raise InvalidRateError(f"coolchic needs {8 * self._header_size(cube, hp) / cube.size:.4g} bpppb even "
-                                       "for a constant cube")
-            self.info = {"structure": "constant", "psnr_decoded": None}
-            return self._pack(cube, hp, b"")
-        x = (2.0 * (cube.astype(np.float64) - lo) / (hi - lo) - 1.0).reshape(-1, bands)
+        x = self._scaled(cube, lo, hi).reshape(-1, bands)
         k, step = self._initial_transform(cube, bpppb, lo, hi)
         if cfg["k"] is not None:
             k = min(cfg["k"], bands)
@@ -183,31 +146,15 @@ class CoolChicCodec(Codec):
             result = Trainer(target, st, tcfg, basis, mean, coeffs, step, target_bits).run()
         train_s = time.perf_counter() - t0
         data, fit = self._finalise(cube, st, result, lo, hi, budget)
-        decoded = self.decode(data)
-        err = decoded.astype(np.float64) - cube.astype(np.float64)
-        mse = float(np.mean(err * err))
-        header = self._header_size(cube, self._header_params(lo, hi, st))
         self.info = {
             "structure": st.as_dict(),
             "searched": [n for n in ("k", "levels", "hidden", "arm") if cfg[n] is None],
             "latents": latent_count(rows, cols, st),
-            "bpppb": 8 * len(data) / cube.size,
-            "header_bytes": header,
+            "header_bytes": self._header_size(cube, self._header_params(lo, hi, st)),
             **fit,
-            "device": device,
-            "threads": tcfg.threads or torch.get_num_threads(),
-            "schedule": tcfg.schedule(),
-            "epochs": tcfg.main_epochs,
-            "lr": tcfg.lr,
-            "epochs_run": result.epochs_run,
-            "time_budget_s": tcfg.time_budget_s,
-            "stopped_by_time_budget": result.stopped_by_time,
-            "train_seconds": round(train_s, 3),
             "lambda": result.lam,
             "step": result.step,
-            "curve": result.curve,
-            "mse_normalised": mse * 4.0 / (hi - lo) ** 2,
-            "psnr_decoded": 10 * math.log10((hi - lo) ** 2 / mse) if mse > 0 else None,
+            **self._training_info(cube, data, device, tcfg.threads or torch.get_num_threads(), tcfg, result, train_s),
         }
         return data
 
@@ -291,20 +238,12 @@ class CoolChicCodec(Codec):
 
     # -- decode ----------------------------------------------------------------------------------
     def _decode(self, header: Header, payload: bytes, **secrets: Any) -> np.ndarray:
-        if secrets:
-            raise InvalidParameterError(f"coolchic decode takes no secrets; got {', '.join(sorted(secrets))}")
+        lo, hi = self._value_range(header, payload, secrets)
+        if lo == hi:
+            return np.full(header.shape, lo, dtype=np.float32)
         hp = header.params
         rows, cols, bands = header.shape
         try:
-            if hp.get("v") != FORMAT:
-                raise CorruptDataError(f"coolchic stream format {hp.get('v')!r} is not supported (this hsibench reads {FORMAT})")
-            lo, hi = float(hp["min"]), float(hp["max"])
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
-                raise CorruptDataError("coolchic stream has an invalid value range")
-            if lo == hi:
-                if payload:
-                    raise CorruptDataError("a constant coolchic stream must have no payload")
-                return np.full(header.shape, lo, dtype=np.float32)
             st = Structure(int(hp["k"]), int(hp["levels"]), int(hp["hidden"]), int(hp["arm"]))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, HsibenchError):
@@ -347,8 +286,7 @@ def _render(grids, qt, ft, st, qspecs, fspecs, rows, cols, lo, hi) -> np.ndarray
     with torch.no_grad():
         g = [torch.from_numpy(x.astype(np.float32)) for x in grids]
         y = synthesise(g, p, st, rows, cols).numpy()
-    out = (y.astype(np.float64) + 1.0) * 0.5 * (hi - lo) + lo
-    return np.clip(out, lo, hi).transpose(1, 2, 0).astype(np.float32)
+    return TrainedCodec._unscaled(y, lo, hi).transpose(1, 2, 0)
 
 
 def _exponents(grids: list[np.ndarray]) -> np.ndarray:

@@ -44,29 +44,20 @@ def policy(config: dict[str, Any], device: str, cores: int | None = None) -> sha
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(shared.Run):
     """Everything one coolchic training does (what ``info["schedule"]`` records)."""
 
-    policy: str = "quick"
-    device: str = "cpu"
     lr: float = LR
     warmup_epochs: int = 30
-    main_epochs: int = 100
     finetune_epochs: int = 10
-    threads: int | None = None
-    time_budget_s: float | None = None
-    seed: int = 0
-    progress: bool = True
 
     @property
     def total_epochs(self) -> int:
         return self.warmup_epochs + self.main_epochs + self.finetune_epochs
 
     def schedule(self) -> dict[str, Any]:
-        return {"policy": self.policy, "device": self.device, "lr": self.lr, "lr_ratios": dict(LR_RATIOS),
-                "finetune_lr": self.lr * FINETUNE_LR_FACTOR,
-                "epochs": {"warmup": self.warmup_epochs, "main": self.main_epochs, "finetune": self.finetune_epochs},
-                "threads": self.threads, "time_budget_s": self.time_budget_s}
+        return {**self.common(), "lr_ratios": dict(LR_RATIOS), "finetune_lr": self.lr * FINETUNE_LR_FACTOR,
+                "epochs": {"warmup": self.warmup_epochs, "main": self.main_epochs, "finetune": self.finetune_epochs}}
 
 
 def resolve(config: dict[str, Any], rows: int, cols: int, bands: int, st: Structure, device: str,

@@ -201,16 +201,27 @@ class Trainer:
         self.lam = math.log(2) / 6 * self.step**2
         self.exps = exponents(self.latents)
 
+    def _optimizer(self, lr: float) -> torch.optim.Adam:
+        """Adam over every tensor, each group at its fraction of ``lr`` (``LR_RATIOS``)."""
+        names = {"arm": [n for n in self.p if n.startswith("arm")], "linear": ["gain", "basis", "mean"],
+                 "mlp": [n for n in self.p if n.startswith("mlp")]}
+        groups = [{"params": self.latents, "lr": lr * LR_RATIOS["latents"]}]
+        groups += [{"params": [self.p[n] for n in ns], "lr": lr * LR_RATIOS[g]} for g, ns in names.items() if ns]
+        return torch.optim.Adam(groups)
+
+    def _rd_step(self, opt: torch.optim.Optimizer, grids: list[torch.Tensor], p: dict[str, torch.Tensor]) -> torch.Tensor:
+        """One optimisation step on ``D + lambda R`` for these (noisy or straight-through) grids; the loss."""
+        rec = synthesise(grids, p, self.st, self.rows, self.cols)
+        loss = ((rec - self.y) ** 2).mean() + self.lam * arm_bits(grids, self.exps, p) / self.voxels
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        self._tick()
+        return loss.detach()
+
     def main(self, epochs: int, seconds: float | None) -> int:
         """D + lambda R with uniform noise for rounding; lambda steered towards the target bits."""
-        cfg = self.cfg
-        groups = [{"params": self.latents, "lr": cfg.lr * LR_RATIOS["latents"]},
-                  {"params": [self.p[n] for n in self.p if n.startswith("arm")], "lr": cfg.lr * LR_RATIOS["arm"]},
-                  {"params": [self.p[n] for n in ("gain", "basis", "mean")], "lr": cfg.lr * LR_RATIOS["linear"]}]
-        mlp = [self.p[n] for n in self.p if n.startswith("mlp")]
-        if mlp:
-            groups.append({"params": mlp, "lr": cfg.lr * LR_RATIOS["mlp"]})
-        opt = torch.optim.Adam(groups)
+        opt = self._optimizer(self.cfg.lr)
         base = [g["lr"] for g in opt.param_groups]
         warm = max(1, epochs // 20)
         start, done = time.perf_counter(), 0
@@ -221,49 +232,26 @@ class Trainer:
             for g, b in zip(opt.param_groups, base):
                 g["lr"] = b * f
             noisy = [t + (torch.rand(t.shape, generator=self.noise_gen) - 0.5) for t in self.latents]
-            rec = synthesise(noisy, self.p, self.st, self.rows, self.cols)
-            dist = ((rec - self.y) ** 2).mean()
-            bits = arm_bits(noisy, self.exps, self.p)
-            loss = dist + self.lam * bits / self.voxels
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss = self._rd_step(opt, noisy, self.p)
             done += 1
-            self._tick()
             if (it + 1) % CONTROL_EVERY == 0 or it + 1 == epochs:
                 hard, _ = self.measure()
                 err = hard / self.target_bits - 1.0
                 self.lam *= math.exp(max(-CONTROL_CLAMP, min(CONTROL_CLAMP, CONTROL_GAIN * err)))
-                self._log("main", float(loss.detach()))
+                self._log("main", float(loss))
         return done
 
     def finetune(self, epochs: int, seconds: float | None) -> int:
         """Hard rounding (straight-through) with the stored precision simulated, small learning rate."""
-        cfg = self.cfg
         self.exps = exponents(self.latents)
-        lr = cfg.lr * FINETUNE_LR_FACTOR
-        groups = [{"params": self.latents, "lr": lr * LR_RATIOS["latents"]},
-                  {"params": [self.p[n] for n in self.p if n.startswith("arm")], "lr": lr * LR_RATIOS["arm"]},
-                  {"params": [self.p[n] for n in ("gain", "basis", "mean")], "lr": lr * LR_RATIOS["linear"]}]
-        mlp = [self.p[n] for n in self.p if n.startswith("mlp")]
-        if mlp:
-            groups.append({"params": mlp, "lr": lr * LR_RATIOS["mlp"]})
-        opt = torch.optim.Adam(groups)
+        opt = self._optimizer(self.cfg.lr * FINETUNE_LR_FACTOR)
         start, done = time.perf_counter(), 0
         for _ in range(epochs):
             if self._out_of_time(start, seconds):
                 break
-            p = self.effective(qat=True)
             hard = [t + (torch.clamp(torch.round(t), -MAX_LATENT, MAX_LATENT) - t).detach() for t in self.latents]
-            rec = synthesise(hard, p, self.st, self.rows, self.cols)
-            dist = ((rec - self.y) ** 2).mean()
-            bits = arm_bits(hard, self.exps, p)
-            loss = dist + self.lam * bits / self.voxels
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            self._rd_step(opt, hard, self.effective(qat=True))
             done += 1
-            self._tick()
         self._log("tune", float("nan"))
         return done
 

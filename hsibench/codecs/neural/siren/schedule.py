@@ -42,26 +42,16 @@ def policy(config: dict[str, Any], device: str, cores: int | None = None) -> sha
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(shared.Run):
     """Everything one siren training does (what ``info["schedule"]`` records)."""
 
-    policy: str = "quick"
-    device: str = "cpu"
-    lr: float = QUICK_LR
     cosine: bool = True
     probe_epochs: int = 0
-    main_epochs: int = 200
     finetune_epochs: int = 0
-    threads: int | None = None
-    time_budget_s: float | None = None
-    seed: int = 0
-    progress: bool = True
 
     def schedule(self) -> dict[str, Any]:
-        return {"policy": self.policy, "device": self.device, "lr": self.lr, "cosine": self.cosine,
-                "finetune_lr": self.lr * FINETUNE_LR_FACTOR,
-                "epochs": {"probe": self.probe_epochs, "main": self.main_epochs, "finetune": self.finetune_epochs},
-                "threads": self.threads, "time_budget_s": self.time_budget_s}
+        return {**self.common(), "cosine": self.cosine, "finetune_lr": self.lr * FINETUNE_LR_FACTOR,
+                "epochs": {"probe": self.probe_epochs, "main": self.main_epochs, "finetune": self.finetune_epochs}}
 
 
 def resolve(config: dict[str, Any], pixels: int, bands: int, structures: list[Structure], device: str,
