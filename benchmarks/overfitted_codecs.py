@@ -2,6 +2,7 @@
 
     python benchmarks/overfitted_codecs.py [--cubes jasper_ridge,...] [--rates 0.1,0.25,0.5,1]
                                            [--codecs siren,coolchic,speck,pca,jpeg2000,gnn] [--out FILE]
+                                           [--threads N]
 
 For every shared cube of ``../shared/data/`` (or the given ones) and every rate, encodes with
 each codec at its default settings (``progress=false``; the trained codecs then use their CPU
@@ -69,6 +70,9 @@ def main() -> None:
     ap.add_argument("--rates", default="0.1,0.25,0.5,1")
     ap.add_argument("--codecs", default="siren,coolchic,speck,pca")
     ap.add_argument("--out", default="results/overfitted_codecs.jsonl")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="CPU threads of the trained codecs (default: theirs, every usable core); on a machine "
+                         "shared with other work, 1 avoids the slowdown of oversubscribed torch threads")
     args = ap.parse_args()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +81,10 @@ def main() -> None:
         for line in out.read_text().splitlines():
             r = json.loads(line)
             done[(r["cube"], r["codec"], r["rate"])] = r
+    if args.threads:  # decoders (torch's synthesis) too, so decode times are not those of oversubscribed threads
+        import torch
+
+        torch.set_num_threads(args.threads)
     names = [n.strip() for n in args.codecs.split(",") if n.strip()]
     rates = [float(r) for r in args.rates.split(",")]
     for name in [c.strip() for c in args.cubes.split(",") if c.strip()]:
@@ -85,7 +93,8 @@ def main() -> None:
         print("| codec | target | bpppb | PSNR dB | encode s | decode s | chosen |")
         print("|---|---:|---:|---:|---:|---:|---|")
         for codec in names:
-            spec = f"{codec}[progress=false]" if codec in TRAINED else codec
+            extra = f",threads={args.threads}" if args.threads else ""
+            spec = f"{codec}[progress=false{extra}]" if codec in TRAINED else codec
             for rate in rates:
                 key = (name, codec, rate)
                 if key not in done:

@@ -61,7 +61,7 @@ TAU_ITERS = 6
 FILL_MAX_LOG2, FILL_ITERS, FILL_ENOUGH = 1.0, 7, 0.995  # filling the budget: scale latents by up to 2
 MAX_SCALE_STEPS = 24
 LATENTS_PER_BYTE = 22000  # a valid latent stream codes at most ~22 700 latents per byte (decisions cost >= 2^-12 nats)
-SMALL_BUDGET, LARGE_BUDGET = 4096, 32768  # bytes: auto widths of the ARM and of the synthesis MLP
+SMALL_BUDGET = 4096  # bytes: below, the ARM is 8 wide by default, else 16
 
 
 @register
@@ -77,8 +77,8 @@ class CoolChicCodec(TrainedCodec):
                    lambda v: 1 <= v <= MAX_K, f"1..{MAX_K}", optional=True),
         "levels": Param(int, None, "latent grids (full, 1/2, 1/4, ... resolution; auto: down to ~4 pixels)",
                         lambda v: 1 <= v <= MAX_LEVELS, f"1..{MAX_LEVELS}", optional=True),
-        "hidden": Param(int, None, f"synthesis MLP width, 0 for a linear synthesis (auto: 0 below {LARGE_BUDGET} "
-                        "bytes, else 16)", lambda v: 0 <= v <= MAX_HIDDEN, f"0..{MAX_HIDDEN}", optional=True),
+        "hidden": Param(int, None, "synthesis MLP width, 0 for a linear synthesis (auto: 0; see the README)",
+                        lambda v: 0 <= v <= MAX_HIDDEN, f"0..{MAX_HIDDEN}", optional=True),
         "arm": Param(int, None, f"ARM hidden width (auto: 8 below {SMALL_BUDGET} bytes, else 16)",
                      lambda v: 1 <= v <= MAX_ARM, f"1..{MAX_ARM}", optional=True),
         **training_params("training schedule policy: full (3000 iterations), quick (CPU-sized, 150 s budget), auto "
@@ -96,7 +96,7 @@ class CoolChicCodec(TrainedCodec):
         levels = cfg["levels"] if cfg["levels"] is not None else top
         if levels > top:
             raise InvalidParameterError(f"coolchic[levels={levels}]: a {rows}x{cols} cube allows at most {top} levels")
-        hidden = cfg["hidden"] if cfg["hidden"] is not None else (0 if budget < LARGE_BUDGET else 16)
+        hidden = cfg["hidden"] if cfg["hidden"] is not None else 0
         arm = cfg["arm"] if cfg["arm"] is not None else (8 if budget < SMALL_BUDGET else 16)
         return Structure(k, levels, hidden, arm)
 
