@@ -157,6 +157,10 @@ def test_bad_streams_with_valid_checksums_are_rejected(streams):
         dec.decode(repack(data, payload=body[: len(body) - 40]))  # latents cut short
     with pytest.raises(CorruptDataError):
         dec.decode(repack(data, payload=body[:20]))  # inside the weights
+    with pytest.raises(CorruptDataError):
+        dec.decode(pack("coolchic", header.shape, header.dtype, [1, 2], body))  # parameters not a mapping
+    with pytest.raises(CorruptDataError):
+        dec.decode(pack("coolchic", (2**16, 2**16, 2**10), header.dtype, header.params, body))  # voxel limit
     n = struct.unpack("<I", body[:4])[0]
     with pytest.raises(CorruptDataError):
         dec.decode(repack(data, payload=struct.pack("<I", n + 10**6) + body[4:]))

@@ -4,7 +4,8 @@
 ``policies`` (their :mod:`.schedule`-style module with a ``policy(config, device)`` function)
 and get: the common training parameters (:func:`training_params`), ``device=auto`` resolved,
 ``resolved()`` for the runner's task key, the constant-cube stream, the [-1, 1] scaling of the
-cube and back, the checks every decoder starts with, and the part of ``info`` every trained
+cube and back, the checks every decoder starts with (header a mapping, format, value range, at
+most ``MAX_VOXELS`` voxels), and the part of ``info`` every trained
 codec records (schedule, epochs run, time-budget stop, the PSNR a decoder gets).  No torch here.
 """
 
@@ -19,6 +20,9 @@ import numpy as np
 from ...errors import CorruptDataError, InvalidParameterError, InvalidRateError
 from ..base import Codec, Header, Param, budget_bytes
 from .runtime import training_device
+
+
+MAX_VOXELS = 2**31  # decoders allocate and compute per voxel: streams announcing more are refused
 
 
 def _positive(v: Any) -> bool:
@@ -130,6 +134,11 @@ class TrainedCodec(Codec):
         if secrets:
             raise InvalidParameterError(f"{self.name} decode takes no secrets; got {', '.join(sorted(secrets))}")
         hp = header.params
+        if not isinstance(hp, dict):
+            raise CorruptDataError(f"{self.name} stream header parameters are not a mapping")
+        if header.shape[0] * header.shape[1] * header.shape[2] > MAX_VOXELS:
+            raise CorruptDataError(f"{self.name} stream announces {'x'.join(map(str, header.shape))} voxels, above the "
+                                   f"decoders' limit of {MAX_VOXELS}")
         if hp.get("v") != self.stream_format:
             raise CorruptDataError(f"{self.name} stream format {hp.get('v')!r} is not supported "
                                    f"(this hsibench reads {self.stream_format})")

@@ -39,7 +39,6 @@ from . import schedule
 from .structure import MAX_DEPTH, MAX_WIDTH, PRECISIONS, Structure, candidates, layout, param_count, payload_size
 
 MAX_OMEGA = 1000.0
-MAX_VOXELS = 2**31  # the decoder evaluates the network at every pixel: a bound on its work
 
 
 @register
@@ -143,9 +142,6 @@ class SirenCodec(TrainedCodec):
                 and 0 < omega0 <= MAX_OMEGA and 1 <= qmax <= 127):
             raise CorruptDataError("siren stream describes an impossible network")
         params = storage.decode(payload, layout(st, bands), st.weights, qmax)  # checks every length first
-        if rows * cols * bands > MAX_VOXELS:
-            raise CorruptDataError(f"siren stream announces {rows}x{cols}x{bands} voxels, above the decoder's limit "
-                                   f"of {MAX_VOXELS}")
         require_torch(self.name)
         from .train import render
 
