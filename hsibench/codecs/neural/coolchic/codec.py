@@ -58,7 +58,7 @@ from .structure import MAX_ARM, MAX_HIDDEN, MAX_K, MAX_LEVELS, Structure, grid_s
 INT8_BITS = 7.8  # estimate of a range-coded 8-bit weight's bits, for the rate budget before training
 RATE_MARGIN = 0.98  # the latents aim at this share of the bytes the network leaves them
 TAU_ITERS = 6
-FILL_MAX_LOG2, FILL_ITERS, FILL_ENOUGH = 1.0, 7, 0.995  # filling the budget: scale latents by up to 2
+FILL_MAX_LOG2, FILL_ITERS, FILL_ENOUGH = 2.0, 8, 0.995  # filling the budget: scale latents by up to 4
 MAX_SCALE_STEPS = 24
 LATENTS_PER_BYTE = 22000  # a valid latent stream codes at most ~22 700 latents per byte (decisions cost >= 2^-12 nats)
 SMALL_BUDGET = 4096  # bytes: below, the ARM is 8 wide by default, else 16
