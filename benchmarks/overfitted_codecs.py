@@ -2,7 +2,7 @@
 
     python benchmarks/overfitted_codecs.py [--cubes jasper_ridge,...] [--rates 0.1,0.25,0.5,1]
                                            [--codecs siren,coolchic,speck,pca,jpeg2000,gnn] [--out FILE]
-                                           [--threads N]
+                                           [--threads N] [--figure PNG]
 
 For every shared cube of ``../shared/data/`` (or the given ones) and every rate, encodes with
 each codec at its default settings (``progress=false``; the trained codecs then use their CPU
@@ -64,12 +64,37 @@ def describe(row: dict) -> str:
     return text
 
 
+def figure(rows: list[dict], path: Path) -> None:
+    """Rate-distortion curves (PSNR vs achieved bpppb), one panel per cube, from the result rows."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    cubes = list(dict.fromkeys(r["cube"] for r in rows))
+    fig = Figure(figsize=(5 * len(cubes), 4.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(cubes), squeeze=False)[0]
+    for ax, name in zip(axes, cubes):
+        for codec in dict.fromkeys(r["codec"] for r in rows):
+            pts = sorted((r["bpppb"], r["psnr"]) for r in rows if r["cube"] == name and r["codec"] == codec and "psnr" in r)
+            if pts:
+                ax.plot(*zip(*pts), marker="o", ms=4, lw=1.2, label=codec)
+        ax.set_xscale("log")
+        ax.set_xlabel("bpppb (achieved)")
+        ax.set_ylabel("PSNR (dB), peak = max - min")
+        ax.set_title(name, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cubes", default=",".join(CUBES))
     ap.add_argument("--rates", default="0.1,0.25,0.5,1")
     ap.add_argument("--codecs", default="siren,coolchic,speck,pca")
     ap.add_argument("--out", default="results/overfitted_codecs.jsonl")
+    ap.add_argument("--figure", default=None, help="also draw the rate-distortion curves of the rows into this PNG")
     ap.add_argument("--threads", type=int, default=None,
                     help="CPU threads of the trained codecs (default: theirs, every usable core); on a machine "
                          "shared with other work, 1 avoids the slowdown of oversubscribed torch threads")
@@ -108,6 +133,9 @@ def main() -> None:
                 else:
                     print(f"| {codec} | {rate:g} | {r['bpppb']:.4f} | {r['psnr']:.2f} | {r['encode_s']:.1f} | "
                           f"{r['decode_s']:.2f} | {describe(r)} |", flush=True)
+    if args.figure:
+        figure([r for r in done.values() if r["codec"] in names], Path(args.figure))
+        print(f"\nfigure: {args.figure}")
 
 
 if __name__ == "__main__":
