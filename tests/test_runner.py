@@ -27,7 +27,9 @@ def test_run_records_and_resumes(tmp_path):
     assert (out / "config.json").exists()
     envs = [json.loads(line) for line in (out / "env.jsonl").read_text().splitlines()]
     assert len(envs) == 1 and envs[0]["cpu_count"] and envs[0]["versions"]["numpy"]
-    assert r["codec"]["revision"] == 1 and r["codec"]["resolved"]["components"] is None
+    from hsibench import codecs
+
+    assert r["codec"]["revision"] == codecs.codec_class("pca").revision and r["codec"]["resolved"]["components"] is None
     assert "hsibench_commit" in r and r["schema"] == results.SCHEMA_VERSION
 
     s2 = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0, 2.0], out=out, progress=False)
@@ -283,13 +285,19 @@ def test_identical_rerun_skips_and_a_revision_bump_reruns(tmp_path, monkeypatch)
     from hsibench import codecs
 
     kw = dict(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0], out=tmp_path, progress=False, warmup=False)
+    rev = codecs.codec_class("pca").revision
     assert runner.run(**kw).ran == 1
     assert (runner.run(**kw).ran, runner.run(**kw).skipped) == (0, 1)
     monkeypatch.setattr(codecs.codec_class("pca"), "revision", codecs.codec_class("pca").revision + 1)
     s = runner.run(**kw)
     assert (s.ran, s.skipped) == (1, 0)
-    revs = [r["codec"]["revision"] for r in results.load_records(tmp_path)]
-    assert revs == [1, 2]
+    recs = results.load_records(tmp_path)
+    assert [r["codec"]["revision"] for r in recs] == [rev, rev + 1]
+    # reports show the current revision only, and say how many older records they left out
+    assert [r["codec"]["revision"] for r in results.latest(recs)] == [rev + 1] and results.stale_count(recs) == 1
+    from hsibench import report
+
+    assert "1 records made by an older revision" in report.render(recs)
 
 
 def test_a_worker_that_resolves_differently_fails_the_task(monkeypatch):

@@ -8,7 +8,7 @@ with the range coder (:mod:`._pca_kernels`).  Means, basis and step are in the p
 
 Rate control: for each candidate ``k`` a bisection on the step finds the finest quantiser
 whose whole container fits the budget; the ``k`` with the lowest MSE wins.  The achieved rate
-lands at or below the target and, unless even the finest quantiser is cheaper, within 3 %.
+lands at or below the target and, unless even the finest quantiser is cheaper, within 0.5 %.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..base import Codec, Header, Param, budget_bytes, register
 _FIXED = struct.Struct("<HBd")  # k, basis_bits, step
 _STEP_ITERS = 30
 _PROXY_RESOLUTION = 0.01  # log2 step resolution of the component-count search (0.7 %)
-_TOLERANCE = 0.97  # accept a quantiser once the stream fills this share of the budget
+_TOLERANCE = 0.995  # accept a quantiser once the stream fills this share of the budget (equal bytes need it)
 
 
 def klt(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,7 +48,7 @@ class PCA(Codec):
     """Spectral PCA/KLT with uniformly quantised, entropy-coded principal-component images."""
 
     name = "pca"
-    revision = 1  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
+    revision = 2  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
     summary = "spectral KLT + uniform quantiser + context-adaptive arithmetic coding"
     params = {
         "components": Param(
