@@ -22,6 +22,7 @@ import pytest
 from hsibench import datasets, executors, results, runner, tasks
 from hsibench.cli import main
 from hsibench.errors import ClusterError, MissingDependencyError
+from hsibench.executors.dask_executor import DaskExecutor, workers_of
 
 SMALL = "synthetic[rows=24,cols=24,bands=12]"
 HAVE_DASK = importlib.util.find_spec("distributed") is not None
@@ -34,7 +35,6 @@ DETERMINISTIC = ["pca", "speck", "spiht", "jpeg2000", "pca_jpeg2000",
 
 @pytest.fixture(scope="module")
 def dask_ex():
-    from hsibench.executors.dask_executor import DaskExecutor
 
     with DaskExecutor(workers=2, gpus=1) as ex:
         ex.start()
@@ -71,7 +71,7 @@ def test_dask_gives_the_keys_and_bytes_of_local(dask_ex, tmp_path):
 def test_gpu_capable_tasks_go_to_the_gpu_worker(dask_ex):
     client = dask_ex.client
     env = client.run(lambda: os.environ.get("CUDA_VISIBLE_DEVICES"))
-    resources = {a: w["resources"] for a, w in client.scheduler_info()["workers"].items()}
+    resources = {a: w["resources"] for a, w in workers_of(client).items()}
     gpu_worker = [a for a, r in resources.items() if r.get("GPU")]
     assert len(gpu_worker) == 1 and env[gpu_worker[0]] == "0" and len(resources) == 2
     scene = datasets.load(SMALL)
@@ -102,8 +102,6 @@ def test_cli_runs_on_a_running_scheduler(dask_ex, tmp_path, capsys):
 
 @needs_dask
 def test_an_unreachable_scheduler_is_a_clear_error():
-    from hsibench.executors.dask_executor import DaskExecutor
-
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -138,5 +136,5 @@ def test_a_worker_killed_mid_sweep_loses_no_record(dask_ex, tmp_path):
     streams = sorted(p.name for p in (tmp_path / "streams").iterdir())
     assert streams == sorted(f"{k}.hsib" for k in expected)  # no partial or orphan stream
     deadline = time.monotonic() + 60
-    while len(client.scheduler_info()["workers"]) < 2 and time.monotonic() < deadline:
+    while len(workers_of(client)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)  # leave the cluster as found

@@ -96,6 +96,19 @@ def local_cluster(workers: int, gpus: int = 0):
     return cluster
 
 
+def _worker_states(dask_scheduler) -> dict[str, dict]:
+    return {addr: {"nthreads": ws.nthreads, "resources": dict(ws.resources or {}), "name": str(ws.name)}
+            for addr, ws in dask_scheduler.workers.items()}
+
+
+def workers_of(client) -> dict[str, dict]:
+    """Every worker the scheduler knows now: address -> threads, declared resources, name.
+
+    Asked of the scheduler itself (``scheduler_info()`` lists only some workers in some versions).
+    """
+    return client.run_on_scheduler(_worker_states)
+
+
 def _run_on_worker(scene, task: Task, warmup: bool, jobs: int) -> tuple[dict, bytes | None]:
     """On a worker: the task with its scene (already on this worker), executed; the record says where."""
     from distributed import get_worker
@@ -176,11 +189,11 @@ class DaskExecutor(Executor):
             return
         status = status or (lambda _: None)
         client = self.start()
-        if not client.scheduler_info()["workers"]:
+        if not workers_of(client):
             status(f"waiting for a Dask worker at {client.scheduler.address}")
             client.wait_for_workers(1)
-        workers = client.scheduler_info()["workers"].values()
-        gpus = sum(1 for w in workers if (w.get("resources") or {}).get(GPU))
+        workers = workers_of(client).values()
+        gpus = sum(1 for w in workers if w["resources"].get(GPU))
         jobs = sum(w["nthreads"] for w in workers)
         scattered = {id(s): client.scatter(s, broadcast=True, hash=False) for s in distinct_scenes(tasks)}
         futures: dict[Any, Task] = {}
