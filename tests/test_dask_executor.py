@@ -119,8 +119,13 @@ def test_a_worker_killed_mid_sweep_loses_no_record(dask_ex, tmp_path):
     def kill_a_busy_worker(rec: dict) -> None:
         if killed:
             return
-        busy = client.run(lambda dask_worker: len(dask_worker.state.executing))
-        target = max(busy, key=busy.get)  # a worker in the middle of a task
+        deadline = time.monotonic() + 30
+        while True:  # wait for a worker in the middle of a task (tasks are left: this is the first record)
+            busy = client.run(lambda dask_worker: len(dask_worker.state.executing))
+            target = max(busy, key=busy.get)
+            if busy[target] or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
         killed.append(busy[target])
         os.kill(pids[target], signal.SIGKILL)
 
