@@ -34,7 +34,8 @@ def relabel(rec, name, spec=None, *, params=None, seed=0, psnr_add=0.0, rate_sca
     r["codec"] = {"name": name, "spec": spec or name, "params": dict(params or {})}
     r["seed"] = seed
     r["key"] = results.task_key(dataset_sha256=r["dataset"]["sha256"], dataset_name=r["dataset"]["name"],
-                                codec_spec=r["codec"]["spec"], codec_params=r["codec"]["params"],
+                                codec_name=name, codec_revision=1,
+                                codec_resolved={"spec": r["codec"]["spec"], **r["codec"]["params"]},
                                 target_bpppb=r["target_bpppb"], seed=seed)
     r["bpppb"] *= rate_scale
     r["bytes"] = int(round(r["bytes"] * rate_scale))
