@@ -22,7 +22,7 @@ import pytest
 from hsibench import datasets, executors, results, runner, tasks
 from hsibench.cli import main
 from hsibench.errors import ClusterError, MissingDependencyError
-from hsibench.executors.dask_executor import DaskExecutor, workers_of
+from hsibench.executors.dask_executor import DaskExecutor, gpu_ids, workers_of
 
 SMALL = "synthetic[rows=24,cols=24,bands=12]"
 HAVE_DASK = importlib.util.find_spec("distributed") is not None
@@ -53,6 +53,13 @@ def test_missing_dask_names_the_extra(monkeypatch, capsys):
     assert 'pip install "hsibench[dask]"' in capsys.readouterr().err
 
 
+def test_gpu_workers_keep_the_devices_this_process_may_use(monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert gpu_ids(2) == ["0", "1"] and gpu_ids(0) == []
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
+    assert gpu_ids(2) == ["2", "3"] and gpu_ids(1) == ["2"]
+
+
 @needs_dask
 def test_dask_gives_the_keys_and_bytes_of_local(dask_ex, tmp_path):
     kw = dict(dataset_specs=[SMALL], codec_specs=DETERMINISTIC, rates=[1.0, 2.0], progress=False)
@@ -73,7 +80,7 @@ def test_gpu_capable_tasks_go_to_the_gpu_worker(dask_ex):
     env = client.run(lambda: os.environ.get("CUDA_VISIBLE_DEVICES"))
     resources = {a: w["resources"] for a, w in workers_of(client).items()}
     gpu_worker = [a for a, r in resources.items() if r.get("GPU")]
-    assert len(gpu_worker) == 1 and env[gpu_worker[0]] == "0" and len(resources) == 2
+    assert len(gpu_worker) == 1 and env[gpu_worker[0]] == gpu_ids(1)[0] and len(resources) == 2
     scene = datasets.load(SMALL)
     todo = tasks.expand([scene], ["pca", "pca[components=1]", "speck"], [0.5, 1.0, 1.5, 2.0], 0)
     flagged = {t.key for t in todo[::2]}  # as if these codecs could use a GPU (Task.main_process)
