@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="where tasks run: local processes (default) or a Dask cluster (needs the dask extra); "
                         "the driver writes every record either way")
     r.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="--executor dask: a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: start a "
+                   help="--executor dask: a running Dask scheduler, e.g. tcp://HOST:8786 (default: start a "
                         "local cluster sized to this machine, with one GPU worker per visible GPU)")
     r.add_argument("--no-warmup", action="store_true",
                    help="time each codec's first task cold (by default an untimed warm-up on a small crop first "
