@@ -76,3 +76,7 @@ class ResultsError(HsibenchError, OSError):
 
 class ResolvedElsewhereError(HsibenchError):
     """A process would run a task's codec differently (device, cores) from where the task was keyed."""
+
+
+class ClusterError(HsibenchError, RuntimeError):
+    """An executor's cluster cannot be reached or started; the message says what to check."""

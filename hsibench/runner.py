@@ -142,7 +142,8 @@ def run(
     ``match_rate`` (a codec name, e.g. ``gnn``) then runs every other spec at the exact achieved
     rate of each of that codec's records.  ``shard_of=(i, n)`` runs only the i-th of n
     deterministic slices of the task list (array jobs sharing ``out``).  ``executor`` decides
-    where tasks run (default: :class:`LocalExecutor` with ``jobs``).  ``warmup`` runs each codec
+    where tasks run (default: :class:`LocalExecutor` with ``jobs``; the caller closes an executor it
+    passes, e.g. a :class:`~hsibench.executors.dask_executor.DaskExecutor`).  ``warmup`` runs each codec
     once, untimed, on a small crop first (:func:`warm_up`).
     """
     if preset is not None:
@@ -173,7 +174,7 @@ def run(
     config = {
         "datasets": list(dataset_specs), "codecs": [c for g in groups for c in g[0]],
         "rates": sorted({float(r) for g in groups for r in g[1]}), "seed": seed_list[0], "seeds": seed_list,
-        "jobs": int(jobs), "executor": executor.name, "data_dir": str(data_dir) if data_dir else None,
+        "jobs": executor.jobs, "executor": executor.name, "data_dir": str(data_dir) if data_dir else None,
         "preset": preset, "match_rate": match_rate, "shard": list(shard_of) if shard_of else None,
     }
     out.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -223,12 +224,27 @@ def test_a_dead_worker_is_a_failed_task_not_a_crash(tmp_path, monkeypatch):
         def shutdown(self, **k):
             pass
 
-    monkeypatch.setattr(executors, "ProcessPoolExecutor", DeadPool)
+    monkeypatch.setattr(executors.local, "ProcessPoolExecutor", DeadPool)
     s = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0, 2.0], out=tmp_path, progress=False, jobs=2)
     assert s.ran == 2 and len(s.failed) == 2
     rec = results.load_records(tmp_path)[0]
     assert rec["status"] == "failed" and rec["error"]["type"] == "BrokenProcessPool"
     assert rec["error"]["message"].startswith("worker process failed") and rec["codec"]["spec"] == "pca"
+
+
+def test_a_task_keyed_elsewhere_fails_before_its_warm_up(monkeypatch):
+    from hsibench import datasets
+
+    task = tasks.expand([datasets.load(SMALL)], ["pca"], [1.0], 0)[0]
+    warmed = []
+    monkeypatch.setattr(tasks, "warm_up", warmed.append)
+    rec, data = tasks.execute(replace(task, resolved={**task.resolved, "components": 3}))
+    assert rec["status"] == "failed" and rec["error"]["type"] == "ResolvedElsewhereError" and data is None
+    assert "components: 3 there, None here" in rec["error"]["message"] and warmed == []
+    rec, data = tasks.execute(replace(task, revision=task.revision + 1))  # keyed by other code
+    assert rec["error"]["type"] == "ResolvedElsewhereError" and "revision" in rec["error"]["message"]
+    rec, data = tasks.execute(task)
+    assert rec["status"] == "ok" and len(data) == rec["bytes"] and warmed == [task]
 
 
 def test_atomic_write_gives_ordinary_permissions(tmp_path):
