@@ -94,6 +94,8 @@ class Param:
 # Cube and rate validation, shared by every codec
 # --------------------------------------------------------------------------------------------
 
+#: largest finite float32: decoders return float32 cubes, so cubes must fit its range
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 def native_bits(dtype: np.dtype) -> int:
     """Bits per sample of a dtype: the largest meaningful bpppb and the CR reference."""
@@ -115,6 +117,13 @@ def validate_cube(cube: Any) -> np.ndarray:
     if cube.dtype.kind == "f" and not np.isfinite(cube).all():
         bad = int(np.count_nonzero(~np.isfinite(cube)))
         raise InvalidCubeError(f"the cube holds {bad} NaN or infinite values; clean or mask them first")
+    if cube.dtype.kind == "f" and cube.dtype.itemsize > 4:
+        big = max(-float(cube.min()), float(cube.max()))
+        if big > FLOAT32_MAX:
+            raise InvalidCubeError(
+                f"the cube holds values up to {big:.4g} in magnitude, beyond the float32 range (±{FLOAT32_MAX:.4g}) "
+                "that decoders return; rescale the cube (e.g. to other units) first"
+            )
     return cube
 
 
