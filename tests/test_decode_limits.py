@@ -245,3 +245,12 @@ def test_pca_band_means_must_be_finite(streams):
     payload[11:15] = struct.pack("<f", math.nan)  # the first band mean, after k, basis bits and step
     with pytest.raises(CorruptDataError, match="means"):
         codecs.get("pca").decode(_repack(data, payload=bytes(payload)))
+
+
+def test_pca_predictor_flags_must_fit_the_payload(streams):
+    """A component count whose predictor flags run past the payload (numpy's ValueError on 6d21f55)."""
+    _, data = streams["pca"]
+    bands = unpack(data)[0].shape[2]
+    short = struct.pack("<HBd", 16, 12, 1.0) + np.ones(bands, "<f4").tobytes() + b"\x00"  # 16 flags need 2 bytes
+    with pytest.raises(CorruptDataError, match="flags"):
+        codecs.get("pca").decode(_repack(data, payload=short))

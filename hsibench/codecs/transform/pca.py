@@ -111,6 +111,8 @@ class PCA(Codec):
             raise CorruptDataError("pca payload's band means are not finite")
         pos += 4 * bands
         nflag = (k + 7) // 8
+        if len(payload) < pos + nflag:
+            raise CorruptDataError("pca payload too short for its predictor flags")
         flags = np.unpackbits(np.frombuffer(payload, dtype=np.uint8, count=nflag, offset=pos))[:k].astype(np.bool_)
         pos += nflag
         data = np.frombuffer(payload, dtype=np.uint8, offset=pos)
