@@ -32,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run codecs x datasets x rates and record the results")
     r.add_argument("--codecs", default=None,
-                   help="comma-separated codec specs, e.g. 'pca,speck,gnn[blocks=4]' (default: all); "
+                   help="comma-separated codec specs, e.g. 'pca,speck,gnn[blocks=4]' (default: every codec that "
+                        "reaches the default rates; `hsibench codecs list` says which do not); "
                         "'|' separates alternatives to sweep: 'gnn[blocks=2|3|4,prune=0|0.67]' runs all 6")
     r.add_argument("--dataset", default=DEFAULT_DATASET,
                    help="comma-separated dataset names, specs or file paths (default: synthetic)")
@@ -79,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="figures: target bpppb of the visual comparison (default: the one closest to 1)")
     rep.add_argument("--pixel", default=None, help="figures: ROW,COL of the spectrum figure (default: the centre)")
     rep.add_argument("--data-dir", default=None, help="dataset folder to reload originals for the visual figures")
+    rep.add_argument("--match-rate", default=None, metavar="CODEC",
+                     help="add a table (and match_CODEC.csv) with every other codec at the exact size of each CODEC "
+                          "stream (records run with `run --match-rate CODEC`, or kept embedded streams truncated)")
 
     d = sub.add_parser("datasets", help="list, describe or download datasets")
     dsub = d.add_subparsers(dest="action", required=True)
@@ -116,6 +120,11 @@ def _cmd_run(args) -> int:
         match_rate=args.match_rate,
         shard_of=parse_shard(args.shard),
     )
+    if codec_specs is None and args.preset is None:
+        for name in codecs.names():
+            cls = codecs.codec_class(name)
+            if not cls.in_default_run:
+                print(f"note: {name} is not in the default run: {cls.default_excluded}", file=sys.stderr)
     records = load_records(summary.out)
     print(report.markdown(records))
     print(f"records: {summary.out / 'records.jsonl'} ({summary.ran} run, {summary.skipped} already recorded, "
@@ -128,6 +137,10 @@ def _cmd_run(args) -> int:
 
 def _cmd_report(args) -> int:
     records = load_records(args.run)
+    run_dir = Path(args.run) if Path(args.run).is_dir() else Path(args.run).parent
+    if args.match_rate is not None:
+        codecs.codec_class(args.match_rate)  # an unknown codec is an error, not an empty table
+    extra = dict(run_dir=run_dir, data_dir=args.data_dir, match_rate=args.match_rate)
     if args.bd_method not in report.bd.METHODS:
         raise InvalidParameterError(f"unknown --bd-method {args.bd_method!r}; use one of: {', '.join(report.bd.METHODS)}")
     out = Path(args.out) if args.out else None
@@ -135,11 +148,11 @@ def _cmd_report(args) -> int:
         run_dir = Path(args.run)
         out = (run_dir if run_dir.is_dir() else run_dir.parent) / "report"
     if out is None:
-        text = report.render(records, anchor=args.anchor, method=args.bd_method) if args.format == "markdown" \
-            else report.csv(records)
+        text = report.render(records, anchor=args.anchor, method=args.bd_method, **extra) \
+            if args.format == "markdown" else report.csv(records)
         print(text, end="" if text.endswith("\n") else "\n")
         return 0
-    for path in report.write(records, out, anchor=args.anchor, method=args.bd_method):
+    for path in report.write(records, out, anchor=args.anchor, method=args.bd_method, **extra):
         print(path)
     if args.figures:
         from . import plots
@@ -154,7 +167,7 @@ def _cmd_report(args) -> int:
         made = plots.figures(args.run, out / "figures", dataset=args.dataset, rate=args.rate, pixel=pixel,
                              data_dir=args.data_dir)
         report.write(records, out, anchor=args.anchor, method=args.bd_method,  # report.md links the figures
-                     figures=made.paths, figure_notes=made.notes)
+                     figures=made.paths, figure_notes=made.notes, **extra)
         for path in made.paths:
             print(path)
         for note in made.notes:
@@ -184,7 +197,7 @@ def _cmd_datasets(args) -> int:
 def _cmd_codecs(args) -> int:
     for name in codecs.names():
         cls = codecs.codec_class(name)
-        print(f"{name}: {cls.summary}")
+        print(f"{name}: {cls.summary}" + ("" if cls.in_default_run else f" [not in the default run: {cls.default_excluded}]"))
         for key, p in cls.params.items():
             default = "auto" if p.default is None else p.default
             print(f"    {key} ({p.type.__name__}, default {default}): {p.doc}")

@@ -33,6 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
+from . import streams
 from .errors import HsibenchError, InvalidParameterError
 from .results import latest, load_records
 
@@ -50,6 +51,21 @@ class Made:
     notes: list[str] = field(default_factory=list)
     formats: tuple[str, ...] = FORMATS
     palette: dict = field(default_factory=dict)  # spec -> colour, the same in every figure of a report
+    labels: dict = field(default_factory=dict)  # spec -> legend text (trained codecs: with their epochs)
+
+
+def epochs_label(spec: str, recs: Sequence[dict]) -> str:
+    """A spec's legend text: trained codecs (the GNN) say how many main-phase epochs they trained.
+
+    "†" marks records whose training a wall-clock budget stopped early.
+    """
+    runs = [(r.get("encode_info") or {}) for r in recs if r["codec"]["spec"] == spec]
+    epochs = sorted({int(i["epochs_run"]["main"]) for i in runs if (i.get("epochs_run") or {}).get("main")})
+    if not epochs:
+        return spec
+    span = str(epochs[0]) if len(epochs) == 1 else f"{epochs[0]}–{epochs[-1]}"
+    cut = "†" if any(i.get("stopped_by_time_budget") for i in runs) else ""
+    return f"{spec}, {span}{cut} epochs"
 
 
 def _slug(text: str) -> str:
@@ -179,9 +195,9 @@ def rate_distortion(recs: list[dict], dataset: str, out: Path, made: Made) -> No
                 hi = np.array([v.max() - y[i] for i, v in enumerate(ys)])
                 n = max(len(v) for v in ys)
                 ax.errorbar(x[finite], y[finite], yerr=[lo[finite], hi[finite]], fmt="o", ms=6, capsize=3, color=c,
-                            label=f"{spec} (mean, min–max of {n} seed{'s' if n > 1 else ''})")
+                            label=f"{made.labels.get(spec, spec)} (mean, min–max of {n} seed{'s' if n > 1 else ''})")
             else:
-                ax.plot(x[finite], y[finite], "-", marker=".", ms=7, color=c, label=spec)
+                ax.plot(x[finite], y[finite], "-", marker=".", ms=7, color=c, label=made.labels.get(spec, spec))
         ax.set_xscale("log")
         _rate_ticks(ax, [r["target_bpppb"] for r in recs])
         ax.set_xlabel("rate (bits per pixel per band, bpppb)")
@@ -213,7 +229,7 @@ def timing(recs: list[dict], dataset: str, out: Path, made: Made) -> None:
             x = [r["bpppb"] for r in rs]
             y = [max(r.get(key) or 0.0, 1e-5) for r in rs]
             style = "o" if _stochastic(rs) else "-o"
-            ax.plot(x, y, style, ms=4, color=colours[spec], label=spec)
+            ax.plot(x, y, style, ms=4, color=colours[spec], label=made.labels.get(spec, spec))
         ax.set_xscale("log")
         _rate_ticks(ax, [r["target_bpppb"] for r in recs])
         ax.set_yscale("log")
@@ -250,7 +266,7 @@ def band_psnr(recs: list[dict], dataset: str, rate: float, out: Path, made: Made
         curves = np.array([r["metrics"]["band_psnr"] for r in rs], dtype=float)
         mean_rate = np.mean([r["bpppb"] for r in rs])
         ax.plot(np.arange(1, curves.shape[1] + 1), curves.mean(axis=0), color=colours[spec],
-                label=f"{spec} ({mean_rate:.3g} bpppb)")
+                label=f"{made.labels.get(spec, spec)} ({mean_rate:.3g} bpppb)")
     ax.set_xlabel("band number")
     ax.set_ylabel("PSNR of the band (dB)")
     ax.grid(True, alpha=0.3)
@@ -297,7 +313,9 @@ def training(recs: list[dict], dataset: str, rate: float, out: Path, made: Made)
         st = st if isinstance(st, dict) else {}  # e.g. "constant" for a constant cube
         what = ", ".join(f"{k}={st[k]:.2g}" if isinstance(st[k], float) else f"{k}={st[k]}"
                          for k in ("blocks", "channels", "prune") if k in st)
-        label = f"{r['codec']['spec']} @ {r['target_bpppb']:g} bpppb, seed {r.get('seed')}" + (f" ({what})" if what else "")
+        epochs = ((r.get("encode_info") or {}).get("epochs_run") or {}).get("main")
+        label = (f"{r['codec']['spec']} @ {r['target_bpppb']:g} bpppb, seed {r.get('seed')}" + (f" ({what})" if what else "")
+                 + (f", {epochs} epochs" if epochs else ""))
         kw = dict(color=cmap(i % cmap.N), lw=1.2)
         axes[0, 0].plot(arr[:, 0], arr[:, 2], label=label, **kw)
         axes[0, 1].plot(arr[:, 0], arr[:, 3], **kw)
@@ -354,36 +372,6 @@ def snapshots(recs: list[dict], dataset: str, out: Path, made: Made) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _original(rec: dict, data_dir) -> np.ndarray | None:
-    """The record's cube, reloaded by its spec (or source file) and checked against its sha256."""
-    from . import datasets
-    from .runner import cube_sha256
-
-    d = rec["dataset"]
-    tries = [d["name"]]
-    if d.get("source") and d["source"] != "generated":
-        crop = d.get("crop")
-        tries.append(d["source"] + (f"[crop={crop[0]}:{crop[1]},{crop[2]}:{crop[3]}]" if crop else ""))
-    for spec in tries:
-        try:
-            cube = datasets.load(spec, data_dir).cube
-        except (HsibenchError, OSError, ValueError):
-            continue
-        if cube_sha256(cube) == d["sha256"]:
-            return cube
-    return None
-
-
-def _decode(run_dir: Path, rec: dict) -> np.ndarray | None:
-    from .runner import configure, stream_path
-
-    path = run_dir / rec["stream_file"] if rec.get("stream_file") else stream_path(run_dir, rec["key"])
-    if not path.is_file():
-        return None
-    codec = configure(rec["codec"]["spec"], rec.get("seed") or 0)
-    return codec.decode(path.read_bytes(), **codec.secrets())
-
-
 def psnr_now(original: np.ndarray, decoded: np.ndarray) -> float:
     """PSNR (peak max − min of the original) of a reconstruction decoded for a figure."""
     from . import metrics
@@ -421,7 +409,7 @@ def visual(run_dir: Path, recs: list[dict], dataset: str, rate: float, pixel, da
     if not chosen:
         made.notes.append(f"{dataset}: visual comparison skipped: no successful record at {rate:g} bpppb")
         return
-    original = _original(chosen[0], data_dir)
+    original = streams.original(chosen[0], data_dir)
     if original is None:
         made.notes.append(f"{dataset}: visual comparison and spectrum skipped: the original cube could not be "
                           "reloaded with the recorded sha256 (give --data-dir, or the file has changed)")
@@ -429,7 +417,7 @@ def visual(run_dir: Path, recs: list[dict], dataset: str, rate: float, pixel, da
     decoded = []
     for r in chosen:
         try:
-            y = _decode(run_dir, r)
+            y = streams.decode(run_dir, r)
         except HsibenchError as exc:
             made.notes.append(f"{dataset}: {r['codec']['spec']}: its stream does not decode ({exc})")
             continue
@@ -535,6 +523,7 @@ def figures(run: str | Path, out: str | Path, *, dataset: str | None = None, rat
     for r in ok:
         rates_of.setdefault(r["codec"]["spec"], set()).add(r["target_bpppb"])
     made.palette = _colours(sorted(rates_of), main=[s for s, v in rates_of.items() if len(v) >= 2])
+    made.labels = {spec: epochs_label(spec, ok) for spec in rates_of}
     names = sorted({r["dataset"]["name"] for r in records})
     if dataset is not None:
         if dataset not in names:

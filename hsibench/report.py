@@ -6,8 +6,12 @@
 * :func:`bd_table`: Bjøntegaard BD-rate and BD-PSNR of every codec spec against an anchor, per
   dataset, over the overlapping range only (:mod:`hsibench.bd`).
 * :func:`paper_tables`: the seed paper's Tables 1-4 (Deng, Cen & Zhang 2020) regenerated from
-  GNN, SPECK and SPIHT records.  A table whose inputs are absent from the records is omitted
-  with a one-line note, never filled with anything else.
+  GNN records and, for Table 3, every other codec at each GNN stream's exact size
+  (:mod:`hsibench.matching`).  A table whose inputs are absent from the records is omitted
+  with a one-line note, never filled with anything else.  Every table that shows a GNN point
+  shows its main-phase epochs, and says when a record's schedule is not the paper's.
+* :func:`match_table`: any codec's records beside every other codec at equal bytes
+  (``hsibench report --match-rate CODEC``).
 * :func:`render` and :func:`write`: all of the above as one markdown document, or as files.
 
 Stochastic codecs run with several seeds: tables of the paper and BD curves use the mean over
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from . import bd
+from . import bd, matching
 from .codecs import parse_spec
 from .errors import InvalidParameterError
 from .results import atomic_write, latest, to_frame
@@ -43,6 +47,10 @@ TABLE_COLUMNS = [
     ("peak_rss_mb", "peak MB", "{:.0f}"),
     ("peak_rss_delta_mb", "+MB", "{:.1f}"),
 ]
+EPOCHS_COLUMN = ("epochs", "epochs", "{:.0f}")  # shown when a dataset has trained codecs (the GNN)
+
+PAPER_EPOCHS = 15000  # the paper's main-phase epochs
+PAPER_LR = 5e-4  # and learning rate
 
 PAPER = "Deng, Cen & Zhang, Remote Sens. 2020, 12(21), 3657"
 
@@ -92,6 +100,9 @@ def markdown(records: Iterable[dict]) -> str:
         cols = list(TABLE_COLUMNS)
         if seeded:
             cols.insert(1, ("seed", "seed", "{}"))
+        trained = rows["epochs"].notna().any()
+        if trained:
+            cols.insert(cols.index(("bpppb", "bpppb", "{:.4f}")), EPOCHS_COLUMN)
         heads = [h for _, h, _ in cols]
         body = []
         for row in rows.to_dict("records"):
@@ -100,7 +111,8 @@ def markdown(records: Iterable[dict]) -> str:
                 cells += [_cell(row["target_bpppb"], "{:g}"), f"failed: {row['error']}"]
                 cells += [""] * (len(heads) - len(cells))
             else:
-                cells = [row["spec"] if col == "codec" else _cell(row[col], fmt) for col, _, fmt in cols]
+                cells = [row["spec"] if col == "codec" else _epochs_cell(row) if col == "epochs" else _cell(row[col], fmt)
+                         for col, _, fmt in cols]
             body.append(cells)
         parts.append(f"### {dataset}\n")
         d = about.get(dataset) or {}
@@ -110,8 +122,20 @@ def markdown(records: Iterable[dict]) -> str:
                          f"sha256 {str(d.get('sha256'))[:12]}…; {len(rows)} tasks"
                          + (f", {failed} failed (rows marked failed, never numbers)" if failed else "") + "\n")
         parts += _md_table(heads, body)
+        if trained:
+            parts += ["", "epochs: main-phase training epochs that ran (pruning and fine-tune epochs come on top; "
+                          f"the paper trains {PAPER_EPOCHS:,} at lr {PAPER_LR:g}); † a wall-clock budget stopped the "
+                          "training early."]
         parts.append("")
     return "\n".join(parts) if parts else "(no records)\n"
+
+
+def _epochs_cell(row: dict) -> str:
+    """Main-phase epochs of a trained codec's record, with † when a time budget cut it short."""
+    e = row.get("epochs")
+    if e is None or e != e:
+        return "–"
+    return f"{int(e)}" + ("†" if row.get("time_budget_stop") else "")
 
 
 def csv(records: Iterable[dict]) -> str:
@@ -144,11 +168,16 @@ def _anchor_spec(specs: list[str], anchor: str) -> str | None:
 
 @dataclass
 class Table:
-    """A report table: a DataFrame, or None with the one-line reason it is absent."""
+    """A report table: a DataFrame, or None with the one-line reason it is absent.
+
+    ``shown`` is an optional compact form of ``frame`` for the markdown report (the CSV always
+    gets ``frame``).
+    """
 
     title: str
     frame: object | None
     note: str = ""
+    shown: object | None = None
 
 
 def bd_table(records: Iterable[dict], *, anchor: str = "speck", method: str = "cubic") -> Table:
@@ -230,11 +259,15 @@ def gnn_frame(records: Iterable[dict]):
         m = rec.get("metrics") or {}
         info = rec.get("encode_info") or {}
         r = m.get("data_range")
+        sched = info.get("schedule") or {}
         rows.append({
             "dataset": rec["dataset"]["name"],
             "spec": rec["codec"]["spec"],
             "target_bpppb": rec["target_bpppb"],
             "seed": rec.get("seed"),
+            "epochs": (info.get("epochs_run") or {}).get("main"),
+            "lr": sched.get("lr", info.get("lr")),
+            "time_budget_stop": bool(info.get("stopped_by_time_budget")),
             "p": (rec["codec"].get("params") or {}).get("p"),
             "blocks": _gnn_value(rec, "blocks"),
             "channels": _gnn_value(rec, "channels"),
@@ -248,13 +281,37 @@ def gnn_frame(records: Iterable[dict]):
             "mse_norm": m["mse"] * 4.0 / r**2 if r else None,
             "psnr": m.get("psnr"),
         })
-    cols = ["dataset", "spec", "target_bpppb", "seed", "p", "blocks", "channels", "prune", "weights",
-            "net_bytes", "bytes", "bpppb", "cr", "mse_norm", "psnr"]
+    cols = ["dataset", "spec", "target_bpppb", "seed", "epochs", "lr", "time_budget_stop", "p", "blocks", "channels",
+            "prune", "weights", "net_bytes", "bytes", "bpppb", "cr", "mse_norm", "psnr"]
     return pd.DataFrame(rows, columns=cols)
 
 
+def _epochs_span(values) -> str:
+    """Main-phase epochs of a group of records: one number, or the range when seeds differ."""
+    v = sorted({int(e) for e in values if e == e and e is not None})
+    if not v:
+        return "–"
+    return str(v[0]) if len(v) == 1 else f"{v[0]}–{v[-1]}"
+
+
+def schedule_note(g) -> str:
+    """A plain sentence when some GNN records were not trained at the paper's schedule (else empty)."""
+    if g.empty:
+        return ""
+    off = g[(g["epochs"] != PAPER_EPOCHS) | (g["lr"].astype(float).round(12) != PAPER_LR) | g["time_budget_stop"]]
+    if off.empty:
+        return f"Every GNN record here was trained at the paper's schedule ({PAPER_EPOCHS:,} main-phase epochs, lr {PAPER_LR:g})."
+    epochs = _epochs_span(off["epochs"])
+    lrs = ", ".join(f"{v:g}" for v in sorted(set(off["lr"].dropna().astype(float))))
+    cut = int(off["time_budget_stop"].sum())
+    return (f"Not the paper's schedule: {len(off)} of {len(g)} GNN records were trained for {epochs} main-phase epochs "
+            f"at lr {lrs}" + (f" ({cut} stopped by a wall-clock budget)" if cut else "")
+            + f", not the paper's {PAPER_EPOCHS:,} at lr {PAPER_LR:g}; their numbers say little about the paper's claims.")
+
+
 _MEAN = dict(mse_norm=("mse_norm", "mean"), psnr=("psnr", "mean"), cr=("cr", "mean"),
-             net_bytes=("net_bytes", "mean"), bpppb=("bpppb", "mean"), seeds=("seed", "nunique"))
+             net_bytes=("net_bytes", "mean"), bpppb=("bpppb", "mean"), seeds=("seed", "nunique"),
+             epochs=("epochs", _epochs_span))
 
 
 def table1(g) -> Table:
@@ -272,7 +329,11 @@ def table1(g) -> Table:
                                   "settings (run e.g. --codecs 'gnn[p=1|1.5|2|3]')")
     wide = agg.pivot_table(index=["dataset", "setting", "target_bpppb"], columns="p", values="mse_norm")
     wide.columns = [f"MSE p={c:g}" for c in wide.columns]
-    return Table(title, wide.reset_index(), "Mean over seeds; MSE = MSE · (2 / (max − min))², the paper's scale.")
+    epochs = agg.groupby(["dataset", "setting", "target_bpppb"])["epochs"].agg(lambda v: _epochs_span(
+        [int(x) for e in v for x in str(e).replace("–", " ").split() if x.isdigit()]))
+    wide.insert(0, "epochs", epochs)
+    return Table(title, wide.reset_index(), "Mean over seeds; MSE = MSE · (2 / (max − min))², the paper's scale. "
+                 + schedule_note(g))
 
 
 def table2(g) -> Table:
@@ -293,44 +354,61 @@ def table2(g) -> Table:
     before = agg[~agg["pruned"]].set_index(["dataset", "setting", "target_bpppb", "blocks"])
     after = agg[agg["pruned"]].set_index(["dataset", "setting", "target_bpppb", "blocks"])
     names = {"channels": "channels", "prune": "prune", "mse_norm": "MSE", "net_bytes": "network bytes", "cr": "CR"}
-    before = before[["channels", "mse_norm", "net_bytes", "cr"]].rename(columns=names).add_suffix(" before")
-    after = after[["channels", "prune", "mse_norm", "net_bytes", "cr"]].rename(columns=names).add_suffix(" after")
+    before = before[["epochs", "channels", "mse_norm", "net_bytes", "cr"]].rename(columns=names).add_suffix(" before")
+    after = after[["epochs", "channels", "prune", "mse_norm", "net_bytes", "cr"]].rename(columns=names).add_suffix(" after")
     out = before.join(after)
     out = out.reset_index().sort_values(["dataset", "setting", "target_bpppb", "blocks"])
     return Table(title, out, "Network size = stored network bytes (payload); CR against the native bit depth; "
-                             "MSE on the paper's [-1, 1] scale; mean over seeds.")
+                             "MSE on the paper's [-1, 1] scale; mean over seeds; epochs = main-phase epochs. "
+                             + schedule_note(g))
 
 
-def table3(g, records: list[dict]) -> Table:
-    """Paper Table 3: GNN vs 3D-SPECK vs 3D-SPIHT PSNR at the closest compression ratio."""
-    title = "Table 3: GNN vs 3D-SPECK vs 3D-SPIHT PSNR at the closest CR"
+def table3(g, records: list[dict], run_dir: Path | None = None, data_dir=None) -> Table:
+    """Paper Table 3: each GNN stream beside every other codec at exactly its size (PSNR)."""
+    title = "Table 3: GNN vs every other codec at the GNN stream's exact size"
     if g.empty:
         return Table(title, None, "Table 3 omitted: no successful GNN records")
-    pts = rd_points(records)
-    others = [c for c in ("speck", "spiht") if (pts["codec"] == c).any()] if not pts.empty else []
+    frame = matching.equal_bytes(records, "gnn", run_dir=run_dir, data_dir=data_dir)
+    others = [c[: -len(" PSNR")] for c in frame.columns if c.endswith(" PSNR") and c != "PSNR"]
     if not others:
-        return Table(title, None, "Table 3 omitted: no successful 3D-SPECK or 3D-SPIHT records to compare with")
-    gn = g.groupby(["dataset", "spec", "target_bpppb"]).agg(**_MEAN).reset_index()
-    rows = []
-    for r in gn.to_dict("records"):
-        row = {"dataset": r["dataset"], "gnn": r["spec"], "GNN CR": r["cr"], "GNN PSNR": r["psnr"], "seeds": r["seeds"]}
-        for c in others:
-            cand = pts[(pts["dataset"] == r["dataset"]) & (pts["codec"] == c)]
-            if cand.empty:
-                row[f"{c} CR"] = row[f"{c} PSNR"] = None
-                continue
-            best = cand.iloc[(cand["cr"] - r["cr"]).abs().argsort().iloc[0]]
-            row[f"{c} spec"] = best["spec"]
-            row[f"{c} CR"] = best["cr"]
-            row[f"{c} PSNR"] = best["psnr"]
-        rows.append(row)
-    import pandas as pd
-
-    missing = [c for c in ("speck", "spiht") if c not in others]
-    note = "Each GNN point against the record of each codec whose CR is closest (not interpolated)."
+        return Table(title, None, "Table 3 omitted: no other codec's records on the GNN's datasets "
+                                  "(run them with --match-rate gnn)")
+    missing = int(sum(frame[f"{o} PSNR"].isna().sum() for o in others))
+    note = ("Equal bytes: each row is one GNN stream; every other codec at the same size, from a record run at the "
+            "GNN's achieved rate (--match-rate gnn; embedded codecs land on the same bytes, the others at most 3 % "
+            "below) or, for speck and spiht, a kept longer stream truncated to exactly the GNN's bytes. "
+            f"Largest rate difference in the table: {100 * matching.worst_rate_gap(frame):.2f} %.")
     if missing:
-        note += f" No {', '.join(missing)} records: its columns are omitted."
-    return Table(title, pd.DataFrame(rows), note)
+        note += (f" {missing} cells are empty: no record at that size (run `hsibench run ... --match-rate gnn` "
+                 "on the same run directory).")
+    return Table(title, frame, note + " (t): truncated. " + schedule_note(g), _equal_bytes_shown(frame))
+
+
+def _equal_bytes_shown(frame):
+    """The equal-bytes table for reading: one PSNR cell per codec, marked (t) when truncated, no rate columns.
+
+    The rates agree by construction (the note gives the largest difference); the CSV keeps them.
+    """
+    shown = frame[["dataset", "spec", "seed", "weights", "epochs", "bytes", "bpppb", "CR", "PSNR"]].copy()
+    for col in (c for c in frame.columns if c.endswith(" how")):
+        spec = col[: -len(" how")]
+        shown[f"{spec} PSNR"] = [
+            "–" if v != v or v is None else f"{v:.2f}" + (" (t)" if how == "truncated" else "")
+            for v, how in zip(frame[f"{spec} PSNR"], frame[col])
+        ]
+    return shown
+
+
+def match_table(records: Iterable[dict], codec: str, run_dir: Path | None = None, data_dir=None) -> Table:
+    """Every record of ``codec`` beside every other codec at its exact size (``report --match-rate``)."""
+    title = f"Equal bytes: every codec at the size of each {codec} stream"
+    frame = matching.equal_bytes(records, codec, run_dir=run_dir, data_dir=data_dir)
+    if frame is None:
+        return Table(title, None, f"Equal-bytes table omitted: no successful {codec} records")
+    return Table(title, frame, "Per row, each other codec's PSNR at the reference stream's size (a record at its "
+                               "achieved rate, or (t): a kept embedded stream truncated to its bytes; the CSV has "
+                               f"every bpppb). Largest rate difference: {100 * matching.worst_rate_gap(frame):.2f} %.",
+                 _equal_bytes_shown(frame))
 
 
 def table4(g) -> Table:
@@ -352,14 +430,19 @@ def table4(g) -> Table:
     wide.columns = [f"{'MSE' if v == 'mse_norm' else v.upper() if v == 'cr' else 'PSNR'} {int(b)} blocks"
                     for v, b in wide.columns]
     order = [f"{v} {b} blocks" for b in (3, 4) for v in ("MSE", "CR", "PSNR")]
-    return Table(title, wide[order].reset_index(), "MSE on the paper's [-1, 1] scale; mean over seeds.")
+    wide = wide[order]
+    spans = agg.set_index(["dataset", "setting", "target_bpppb", "blocks"])["epochs"]
+    for b in (3, 4):
+        wide.insert(order.index(f"MSE {b} blocks") + (b - 3), f"epochs {b} blocks", spans.xs(b, level="blocks"))
+    return Table(title, wide.reset_index(), "MSE on the paper's [-1, 1] scale; mean over seeds; epochs = main-phase "
+                                            "epochs. " + schedule_note(g))
 
 
-def paper_tables(records: Iterable[dict]) -> list[Table]:
+def paper_tables(records: Iterable[dict], run_dir: Path | None = None, data_dir=None) -> list[Table]:
     """The seed paper's Tables 1-4 from the records (absent inputs: the table is a note)."""
     records = list(records)
     g = gnn_frame(records)
-    return [table1(g), table2(g), table3(g, records), table4(g)]
+    return [table1(g), table2(g), table3(g, records, run_dir, data_dir), table4(g)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,7 +451,8 @@ def paper_tables(records: Iterable[dict]) -> list[Table]:
 
 _FORMATS = {
     "bd_rate_pct": "{:+.2f}", "bd_psnr_db": "{:+.3f}", "target_bpppb": "{:g}", "blocks": "{:.0f}",
-    "channels": "{:.0f}", "points": "{:d}", "anchor_points": "{:d}", "seeds": "{:d}",
+    "channels": "{:.0f}", "points": "{:d}", "anchor_points": "{:d}", "seeds": "{:d}", "bpppb": "{:.4f}",
+    "epochs": "{:.0f}",
 }
 
 
@@ -409,24 +493,38 @@ def _section(t: Table) -> list[str]:
     out = [f"## {t.title}", ""]
     if t.frame is None:
         return out + [t.note, ""]
-    out += frame_markdown(t.frame)
+    out += frame_markdown(t.shown if t.shown is not None else t.frame)
     if t.note:
         out += ["", t.note]
     return out + [""]
 
 
+def _tables(records: list[dict], anchor: str, method: str, run_dir: Path | None, data_dir,
+            match_rate: str | None) -> list[tuple[str, Table]]:
+    """Every table of a report with its CSV file name: BD metrics, Tables 1-4, equal bytes (if asked)."""
+    tables = [("bd.csv", bd_table(records, anchor=anchor, method=method))]
+    tables += [(f"table{i}.csv", t) for i, t in enumerate(paper_tables(records, run_dir, data_dir), 1)]
+    if match_rate is not None:
+        tables.append((f"match_{match_rate}.csv", match_table(records, match_rate, run_dir, data_dir)))
+    return tables
+
+
 def render(records: Iterable[dict], *, anchor: str = "speck", method: str = "cubic",
-           figures: Sequence[Path] = (), figure_notes: Sequence[str] = (), base: Path | None = None) -> str:
+           figures: Sequence[Path] = (), figure_notes: Sequence[str] = (), base: Path | None = None,
+           run_dir: Path | None = None, data_dir=None, match_rate: str | None = None) -> str:
     """The whole report as one markdown document: results per dataset, BD metrics, the paper's tables.
 
     ``figures`` (PNG paths) are linked at the end, relative to ``base`` (the report's folder),
-    with ``figure_notes`` saying which figures were left out and why.
+    with ``figure_notes`` saying which figures were left out and why.  ``run_dir`` (the run's
+    folder) lets the equal-bytes tables truncate kept embedded streams; ``match_rate`` adds
+    the equal-bytes table of that codec.
     """
     records = list(records)
     parts = ["# hsibench report", "", "## Results per dataset", "", markdown(records)]
-    parts += _section(bd_table(records, anchor=anchor, method=method))
+    tables = _tables(records, anchor, method, run_dir, data_dir, match_rate)
+    parts += _section(tables[0][1])
     parts += [f"Tables 1–4 of {PAPER}, regenerated from the records.", ""]
-    for t in paper_tables(records):
+    for _, t in tables[1:]:
         parts += _section(t)
     pngs = [Path(f) for f in figures if Path(f).suffix == ".png"]
     if pngs or figure_notes:
@@ -439,8 +537,10 @@ def render(records: Iterable[dict], *, anchor: str = "speck", method: str = "cub
 
 
 def write(records: Iterable[dict], out: str | Path, *, anchor: str = "speck", method: str = "cubic",
-          figures: Sequence[Path] = (), figure_notes: Sequence[str] = ()) -> list[Path]:
-    """Write ``report.md``, ``results.csv``, ``bd.csv`` and ``table1.csv``...``table4.csv`` (those present)."""
+          figures: Sequence[Path] = (), figure_notes: Sequence[str] = (), run_dir: Path | None = None,
+          data_dir=None, match_rate: str | None = None) -> list[Path]:
+    """Write ``report.md``, ``results.csv``, ``bd.csv``, ``table1.csv``...``table4.csv`` and ``match_<codec>.csv``
+    (those present)."""
     records = list(records)
     out = Path(out)
     written = []
@@ -450,11 +550,9 @@ def write(records: Iterable[dict], out: str | Path, *, anchor: str = "speck", me
         written.append(out / name)
 
     put("report.md", render(records, anchor=anchor, method=method, figures=figures, figure_notes=figure_notes,
-                            base=out))
+                            base=out, run_dir=run_dir, data_dir=data_dir, match_rate=match_rate))
     put("results.csv", csv(records))
-    tables = [("bd.csv", bd_table(records, anchor=anchor, method=method))]
-    tables += [(f"table{i}.csv", t) for i, t in enumerate(paper_tables(records), 1)]
-    for name, t in tables:
+    for name, t in _tables(records, anchor, method, run_dir, data_dir, match_rate):
         if t.frame is not None:
             put(name, t.frame.to_csv(index=False))
         elif (out / name).exists():  # left from an earlier report of a different run: not this one's

@@ -33,7 +33,8 @@ LOCK_SUFFIX = ".lock"
 COLUMNS = [
     "dataset", "codec", "spec", "seed", "status", "target_bpppb", "bpppb", "bytes", "cr",
     "mse", "psnr", "psnr_native", "snr", "sam_deg", "ssim", "max_abs_error",
-    "encode_s", "decode_s", "peak_rss_mb", "peak_rss_delta_mb", "device", "error",
+    "encode_s", "decode_s", "peak_rss_mb", "peak_rss_delta_mb", "device", "epochs", "schedule", "time_budget_stop",
+    "revision", "commit", "error",
 ]
 
 
@@ -211,6 +212,7 @@ def latest(records: Iterable[dict]) -> list[dict]:
 def flatten(record: dict) -> dict:
     """One record as a flat row with the :data:`COLUMNS` (missing values as None)."""
     m = record.get("metrics") or {}
+    info = record.get("encode_info") or {}
     peak = record.get("peak_rss_bytes")
     row = {
         "dataset": record["dataset"]["name"],
@@ -228,6 +230,12 @@ def flatten(record: dict) -> dict:
         # the growth of the process's resident memory during the task: the codec's own share
         "peak_rss_delta_mb": record["peak_rss_delta_bytes"] / 2**20 if record.get("peak_rss_delta_bytes") is not None else None,
         "device": record.get("device"),
+        # trained codecs: main-phase epochs that ran, the schedule policy, whether a time budget cut training
+        "epochs": (info.get("epochs_run") or {}).get("main"),
+        "schedule": (info.get("schedule") or {}).get("policy"),
+        "time_budget_stop": info.get("stopped_by_time_budget"),
+        "revision": (record.get("codec") or {}).get("revision"),
+        "commit": record.get("hsibench_commit"),
         "error": (record.get("error") or {}).get("message"),
     }
     for name in ("mse", "psnr", "psnr_native", "snr", "sam_deg", "ssim", "max_abs_error"):

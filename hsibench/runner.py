@@ -154,7 +154,7 @@ def run(
     else:
         if not rates:
             raise InvalidParameterError("no rates given")
-        groups = [(expand_sweeps(codec_specs) if codec_specs else codecs.names(), list(rates))]
+        groups = [(expand_sweeps(codec_specs) if codec_specs else codecs.default_names(), list(rates))]
     if match_rate is not None:
         codecs.codec_class(match_rate)  # an unknown codec is an error now
     executor = executor or LocalExecutor(jobs)

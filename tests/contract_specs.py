@@ -11,4 +11,6 @@ CONTRACT_SPECS: dict[str, dict] = {
     "gnn": {"spec": "gnn[epochs=100,progress=false]", "rates": [2.0, 6.0]},
     "jpeg2000": {"spec": "jpeg2000", "rates": [0.5, 1.0, 2.0]},
     "pca_jpeg2000": {"spec": "pca_jpeg2000", "rates": [0.5, 1.0, 2.0]},
+    # the sample-adaptive coder spends at least 1 bit per sample: its rates start above 1 bpppb
+    "ccsds123": {"spec": "ccsds123", "rates": [1.5, 2.5, 4.0]},
 }

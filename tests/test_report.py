@@ -34,7 +34,7 @@ def relabel(rec, name, spec=None, *, params=None, seed=0, psnr_add=0.0, rate_sca
     r["codec"] = {"name": name, "spec": spec or name, "params": dict(params or {})}
     r["seed"] = seed
     r["key"] = results.task_key(dataset_sha256=r["dataset"]["sha256"], dataset_name=r["dataset"]["name"],
-                                codec_spec=r["codec"]["spec"], codec_params=r["codec"]["params"],
+                                codec_name=name, codec_revision=1, codec_resolved={"spec": r["codec"]["spec"]},
                                 target_bpppb=r["target_bpppb"], seed=seed)
     r["bpppb"] *= rate_scale
     r["bytes"] = int(round(r["bytes"] * rate_scale))
@@ -112,16 +112,23 @@ def test_paper_tables_from_gnn_records(pca_records):
     assert f2.loc[4, "CR after"] == pytest.approx(f2.loc[4, "CR before"] / 0.4)
     assert f2.loc[4, "MSE after"] == pytest.approx(1.67 * r["metrics"]["mse"] * scale)
 
-    assert t3.frame is None and "SPECK" in t3.note  # no speck/spiht records: omitted, never filled
+    assert t3.frame is None and "no other codec" in t3.note  # nothing to compare with: omitted, never filled
 
     f4 = t4.frame
     assert len(f4) == 2 and {"MSE 3 blocks", "CR 4 blocks", "PSNR 4 blocks"} <= set(f4.columns)
 
-    speck = [relabel(x, "speck") for x in pca_records]
+    # Table 3 is at equal bytes: a speck record at the GNN's achieved rate is used, never the nearest CR
+    gnn = next(x for x in g if x["codec"]["spec"] == "gnn[blocks=3,prune=0.67]")
+    speck = [relabel(x, "speck") for x in pca_records]  # at the 0.5..4 grid: none at the GNN's rate
     t3 = report.paper_tables(g + speck)[2]
-    row = t3.frame[t3.frame["gnn"] == "gnn[p=1]"].iloc[0]
-    assert row["speck CR"] == pytest.approx(r["cr"]) and row["speck PSNR"] == pytest.approx(r["metrics"]["psnr"])
-    assert "spiht" in t3.note and "spiht CR" not in t3.frame.columns
+    row = t3.frame[t3.frame["spec"] == gnn["codec"]["spec"]].iloc[0]
+    assert row["speck PSNR"] is None and "cells are empty" in t3.note and "--match-rate gnn" in t3.note
+    matched = relabel(pca_records[0], "speck", psnr_add=7.0)
+    matched["target_bpppb"], matched["bpppb"], matched["bytes"] = gnn["bpppb"], gnn["bpppb"], gnn["bytes"]
+    matched["key"] = "matched"
+    row = report.paper_tables(g + speck + [matched])[2].frame.set_index("spec").loc[gnn["codec"]["spec"]]
+    assert row["speck PSNR"] == pytest.approx(matched["metrics"]["psnr"]) and row["speck how"] == "matched"
+    assert row["speck bpppb"] == row["bpppb"]
 
 
 def test_paper_tables_absent_inputs_are_notes(pca_records):
@@ -145,3 +152,47 @@ def test_write_and_cli(tmp_path, pca_records, capsys):
     assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "rep2")]) == 0
     assert (tmp_path / "rep2" / "report.md").exists() and "report.md" in capsys.readouterr().out
     assert main(["report", str(tmp_path / "run"), "--bd-method", "nope"]) == 2
+
+
+def test_trained_rows_show_their_epochs_and_the_schedule_note(pca_records):
+    quick = {"epochs_run": {"main": 318, "prune": 95}, "schedule": {"policy": "quick", "lr": 5e-3},
+             "stopped_by_time_budget": True}
+    paper = {"epochs_run": {"main": 15000, "prune": 3000}, "schedule": {"policy": "paper", "lr": 5e-4},
+             "stopped_by_time_budget": False}
+    recs = [relabel(pca_records[1], "gnn", "gnn[blocks=3,prune=0]", info=quick, stream={"blocks": 3, "prune": 0.0}),
+            relabel(pca_records[1], "gnn", "gnn[blocks=3,prune=0.67]", info=quick, stream={"blocks": 3, "prune": 0.67},
+                    rate_scale=0.5)]
+    text = report.markdown(recs + pca_records)
+    assert "| epochs |" in text and "| 318† |" in text and "main-phase training epochs" in text
+    assert "| epochs |" not in report.markdown(pca_records)  # no trained codec: no column
+    t2 = report.paper_tables(recs)[1]
+    assert t2.frame["epochs before"].tolist() == ["318"]
+    assert "Not the paper's schedule: 2 of 2 GNN records were trained for 318 main-phase epochs at lr 0.005 (2 " \
+           "stopped by a wall-clock budget)" in t2.note
+    recs = [relabel(r, r["codec"]["name"], r["codec"]["spec"], info=paper, stream=r["stream"]) for r in recs]
+    assert "Every GNN record here was trained at the paper's schedule" in report.paper_tables(recs)[1].note
+
+
+def test_equal_bytes_truncates_kept_embedded_streams(tmp_path):
+    from hsibench import codecs, datasets, matching, metrics
+
+    out = tmp_path / "run"
+    runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[0.6], out=out, progress=False, warmup=False)
+    runner.run(dataset_specs=[SMALL], codec_specs=["speck"], rates=[2.0], out=out, progress=False, warmup=False)
+    recs = results.load_records(out)
+    pca = next(r for r in recs if r["codec"]["name"] == "pca")
+    speck = next(r for r in recs if r["codec"]["name"] == "speck")
+    assert matching.equal_bytes(recs, "pca")["speck PSNR"].isna().all()  # without the run folder: no stream to cut
+    frame = matching.equal_bytes(recs, "pca", run_dir=out)
+    row = frame.iloc[0]
+    cut = codecs.truncate((out / speck["stream_file"]).read_bytes(), pca["bytes"])
+    cube = datasets.load(SMALL).cube
+    expect = metrics.psnr(cube, codecs.get("speck").decode(cut), data_range=metrics.data_range_of(cube))
+    assert row["speck how"] == "truncated" and row["speck PSNR"] == pytest.approx(expect)
+    assert row["speck bpppb"] == row["bpppb"] == pytest.approx(8 * pca["bytes"] / cube.size)
+    assert matching.worst_rate_gap(frame) == 0.0
+    t = report.match_table(recs, "pca", out)
+    assert "(t)" in "\n".join(report._section(t)) and t.frame is not None
+    assert main(["report", str(out), "--match-rate", "pca", "--out", str(tmp_path / "rep")]) == 0
+    assert (tmp_path / "rep" / "match_pca.csv").exists()
+    assert main(["report", str(out), "--match-rate", "nope"]) == 2

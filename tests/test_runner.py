@@ -246,3 +246,87 @@ def test_withheld_key_is_not_recorded(tmp_path):
     rec = results.load_records(out)[0]
     assert rec["codec"]["params"]["key"] == runner.WITHHELD and "key=withheld" in rec["codec"]["spec"]
     assert "987654321" not in (out / "records.jsonl").read_text()
+
+
+# --------------------------------------------------------------------------------------------
+# Provenance: keys hash what the codec will do; records say which code did it
+# --------------------------------------------------------------------------------------------
+
+
+def _gnn_key(spec: str) -> str:
+    from hsibench import datasets
+
+    scene = datasets.load(SMALL)
+    return tasks.make_task(scene, tasks.cube_sha256(scene.cube), spec, 2.0, 0).key
+
+
+def test_key_follows_the_resolved_device_epochs_and_revision(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from hsibench import codecs
+
+    if torch.cuda.is_available():
+        pytest.skip("this test models a CPU-only machine")
+    auto = _gnn_key("gnn[progress=false]")
+    assert _gnn_key("gnn[device=cpu]") == auto  # auto resolves to the CPU here: the same task
+    assert _gnn_key("gnn[schedule=quick]") == auto  # ... and to the quick schedule
+    assert _gnn_key("gnn[schedule=paper]") != auto  # 15000 main epochs at lr 5e-4
+    assert _gnn_key("gnn[epochs=15000]") != auto
+    assert _gnn_key("gnn[threads=1]") != auto  # CPU threads change the bytes
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the same spec on a GPU machine
+    assert _gnn_key("gnn[progress=false]") != auto
+    monkeypatch.undo()
+    monkeypatch.setattr(codecs.codec_class("gnn"), "revision", codecs.codec_class("gnn").revision + 1)
+    assert _gnn_key("gnn[progress=false]") != auto
+
+
+def test_identical_rerun_skips_and_a_revision_bump_reruns(tmp_path, monkeypatch):
+    from hsibench import codecs
+
+    kw = dict(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0], out=tmp_path, progress=False, warmup=False)
+    assert runner.run(**kw).ran == 1
+    assert (runner.run(**kw).ran, runner.run(**kw).skipped) == (0, 1)
+    monkeypatch.setattr(codecs.codec_class("pca"), "revision", codecs.codec_class("pca").revision + 1)
+    s = runner.run(**kw)
+    assert (s.ran, s.skipped) == (1, 0)
+    revs = [r["codec"]["revision"] for r in results.load_records(tmp_path)]
+    assert revs == [1, 2]
+
+
+def test_a_worker_that_resolves_differently_fails_the_task(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from hsibench import datasets
+
+    scene = datasets.load(SMALL)
+    task = tasks.make_task(scene, tasks.cube_sha256(scene.cube), "gnn[epochs=2,progress=false]", 2.0, 0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the executing process sees a GPU
+    rec, data = tasks.execute(task, warmup=False)
+    assert rec["status"] == "failed" and rec["error"]["type"] == "ResolvedElsewhereError" and data is None
+    assert "device: 'cpu' there, 'cuda' here" in rec["error"]["message"]
+
+
+def test_shards_cover_the_task_list_exactly_once(tmp_path):
+    kw = dict(dataset_specs=[SMALL], codec_specs=["pca", "pca[components=1]", "speck"], rates=[0.5, 1.0, 2.0],
+              progress=False, warmup=False)
+    full = [t.key for t in tasks.expand([__import__("hsibench").datasets.load(SMALL)], kw["codec_specs"],
+                                        kw["rates"], [0])]
+    keys = []
+    for i in (1, 2, 3):
+        runner.run(**kw, out=tmp_path, shard_of=(i, 3))
+        keys = [r["key"] for r in results.load_records(tmp_path)]
+    assert sorted(keys) == sorted(full) and len(set(keys)) == len(full) == 9
+    with pytest.raises(InvalidParameterError):
+        runner.parse_shard("4/3")
+
+
+def test_match_rate_runs_other_codecs_at_the_exact_achieved_rate(tmp_path):
+    s = runner.run(dataset_specs=[SMALL], codec_specs=["pca", "speck"], rates=[0.7], out=tmp_path, progress=False,
+                   warmup=False, match_rate="pca")
+    recs = [r for r in results.load_records(tmp_path) if r["status"] == "ok"]
+    pca = next(r for r in recs if r["codec"]["name"] == "pca")
+    matched = [r for r in recs if r.get("matched_to") == pca["key"]]
+    assert s.ran == 3 and len(matched) == 1 and matched[0]["codec"]["name"] == "speck"
+    # an embedded codec lands on the same size (its range coder may end a byte or two short)
+    assert pca["bytes"] - 2 <= matched[0]["bytes"] <= pca["bytes"]
+    again = runner.run(dataset_specs=[SMALL], codec_specs=["pca", "speck"], rates=[0.7], out=tmp_path,
+                       progress=False, warmup=False, match_rate="pca")
+    assert (again.ran, again.skipped) == (0, 3)

@@ -2,11 +2,12 @@
 
 Importing this package registers every codec.  Codecs are grouped by family: ``wavelet/``
 (speck, spiht, jpeg2000), ``transform/`` (pca, pca_jpeg2000), ``neural/`` (gnn, and the weight
-storage every network codec shares).  Codec modules import their optional heavy
+storage every network codec shares), ``predictive/`` (ccsds123).  Codec modules import their optional heavy
 dependencies (torch, imagecodecs) lazily, so listing codecs never needs them.
 """
 
-from .base import Codec, Header, Param, codec_class, get, names, parse_spec, register, split_specs, truncate
-from . import neural, transform, wavelet  # noqa: F401  (registers every codec)
+from .base import (Codec, Header, Param, codec_class, default_names, get, names, parse_spec, register, split_specs,
+                   truncate)
+from . import neural, predictive, transform, wavelet  # noqa: F401  (registers every codec)
 
-__all__ = ["Codec", "Header", "Param", "codec_class", "get", "names", "parse_spec", "register", "split_specs", "truncate"]
+__all__ = ["Codec", "Header", "Param", "codec_class", "default_names", "get", "names", "parse_spec", "register", "split_specs", "truncate"]

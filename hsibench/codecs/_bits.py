@@ -275,6 +275,23 @@ def bw_put(s, buf, bit):
 
 
 @njit(cache=True)
+def bw_put_bits(s, buf, value, n):
+    """Append the ``n`` low bits of ``value`` (MSB first), whole bytes at a time; 0 <= n <= 56."""
+    nbits = s[_NBITS] + n
+    acc = (s[_ACC] << n) | (value & ((np.int64(1) << n) - 1))
+    while nbits >= 8:
+        nbits -= 8
+        p = s[_BPOS]
+        if p < buf.shape[0]:
+            buf[p] = (acc >> nbits) & 0xFF
+        else:
+            s[_BOVER] = 1
+        s[_BPOS] = p + 1
+    s[_ACC] = acc & ((np.int64(1) << nbits) - 1)
+    s[_NBITS] = nbits
+
+
+@njit(cache=True)
 def bw_bits(s):
     """Bits written so far."""
     return s[_BPOS] * 8 + s[_NBITS]
@@ -313,6 +330,27 @@ def br_get(s, data):
         return 0
     s[_BPOS] = pos + 1
     return (np.int64(data[byte]) >> (7 - (pos & 7))) & 1
+
+
+@njit(cache=True)
+def br_get_bits(s, data, n):
+    """The next ``n`` bits as an unsigned integer (MSB first), a byte at a time; zeros past the end."""
+    value = np.int64(0)
+    pos = s[_BPOS]
+    while n > 0:
+        byte = pos >> 3
+        used = pos & 7
+        take = min(8 - used, n)
+        if byte < data.shape[0]:
+            chunk = (np.int64(data[byte]) >> (8 - used - take)) & ((1 << take) - 1)
+        else:
+            chunk = np.int64(0)
+            s[_BOVER] = 1
+        value = (value << take) | chunk
+        pos += take
+        n -= take
+    s[_BPOS] = pos
+    return value
 
 
 @njit(cache=True)

@@ -310,6 +310,10 @@ class Codec(ABC):
     params: ClassVar[dict[str, Param]] = {}
     embedded: ClassVar[bool] = False  # any prefix of the payload decodes (truncation hits rates)
     stochastic: ClassVar[bool] = False  # results depend on the seed
+    #: whether ``hsibench run`` without ``--codecs`` runs it; a codec that cannot reach the
+    #: default rates (0.1-2 bpppb) says no, and ``default_excluded`` says why
+    in_default_run: ClassVar[bool] = True
+    default_excluded: ClassVar[str] = ""
     summary: ClassVar[str] = ""
 
     def __init__(self, **params: Any):
@@ -450,6 +454,11 @@ def register(cls: type[Codec]) -> type[Codec]:
 def names() -> list[str]:
     """Names of all registered codecs, sorted."""
     return sorted(_REGISTRY)
+
+
+def default_names() -> list[str]:
+    """The codecs ``hsibench run`` runs when no ``--codecs`` is given (``Codec.in_default_run``)."""
+    return [n for n in names() if _REGISTRY[n].in_default_run]
 
 
 def codec_class(name: str) -> type[Codec]:

@@ -1,0 +1,51 @@
+"""ccsds123 where it works: lossless, near-lossless and rate-controlled encode/decode, and its rates.
+
+The generic suites (``bench_codecs``) run every codec at 0.25 and 1 bpppb, at or below the floor
+of ccsds123's sample-adaptive entropy coder (at least one bit per sample), where it is skipped;
+this suite times it at a fixed error limit (lossless, max_error=4) and with the rate search at
+2 bpppb, and tracks the lossless rate and the rate at max_error=4 (bits must not grow).
+"""
+
+from __future__ import annotations
+
+from ._common import SHAPES, cube, make_codec
+
+#: spec -> target rate: a fixed limit needs a budget it fits (16 bpppb: the native bits)
+RUNS = {"ccsds123[max_error=0]": 16.0, "ccsds123[max_error=4]": 16.0, "ccsds123": 2.0}
+
+
+class EncodeDecode:
+    """Wall-clock encode and decode time of ccsds123 at fixed limits and with the rate search."""
+
+    params = [list(RUNS), list(SHAPES)]
+    param_names = ["codec", "shape"]
+    timeout = 120
+    number = 1
+    repeat = (1, 5, 20.0)
+
+    def setup(self, spec, shape):
+        self.codec = make_codec(spec)
+        self.cube = cube(shape)
+        self.data = self.codec.encode(self.cube, bpppb=RUNS[spec])  # also compiles the kernels
+        self.decoder = make_codec(spec)
+
+    def time_encode(self, spec, shape):
+        self.codec.encode(self.cube, bpppb=RUNS[spec])
+
+    def time_decode(self, spec, shape):
+        self.decoder.decode(self.data)
+
+
+class Rate:
+    """Achieved bpppb at a fixed error limit on the synthetic scene (deterministic; lower is better)."""
+
+    params = [["ccsds123[max_error=0]", "ccsds123[max_error=4]"], list(SHAPES)]
+    param_names = ["codec", "shape"]
+
+    def track_bpppb(self, spec, shape):
+        from hsibench import metrics
+
+        x = cube(shape)
+        return metrics.bpppb(len(make_codec(spec).encode(x, bpppb=16.0)), x.shape)
+
+    track_bpppb.unit = "bpppb"
