@@ -1,11 +1,13 @@
 """Valid streams to mutate: a few encodings per codec, covering its stream variants.
 
 The classical codecs code a 32 x 32 x 16 uint16 synthetic cube (16 k voxels, the cube of
-issue 11), and a float32 variant; the GNN a 16 x 16 x 8 cube with 5 training epochs, so that
+issue 11), and a float32 (int16 for ccsds123) variant; the GNN a 16 x 16 x 8 cube with 5 training epochs, so that
 building its corpus takes seconds.  Each codec gets streams of every shape its format has
 (arithmetic-coded and raw bits, packet and dyadic trees, empty payloads of constant cubes,
 float32 / float16 / 8-bit weights, pruning, tiles, a keyed latent, several images in one
-network), because a mutation can only reach the decoder paths its base stream takes.
+network; CCSDS 123 lossless and near-lossless, absolute and relative limits, sample
+representatives, BIP, BIL and BSQ orders, signed samples), because a mutation can only reach
+the decoder paths its base stream takes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class Base:
 
     spec: str
     bpppb: float
-    cube: str = "u16"  # "u16", "f32" or "const"
+    cube: str = "u16"  # "u16", "i16", "f32" or "const"
     method: str = "decode"  # or "decode_images" (gnn: several images in one network)
     secrets: dict[str, Any] = field(default_factory=dict)
 
@@ -46,6 +48,9 @@ CORPUS: dict[str, list[Base]] = {
             Base(_GNN + ",weights=float32,blocks=2]", 16.0, "f32"),
             Base(_GNN + ",tile=8,overlap=2,key=7]", 8.0, secrets={"key": 7}),
             Base(_GNN + "]", 8.0, method="decode_images"), Base(_GNN + "]", 8.0, "const")],
+    "ccsds123": [Base("ccsds123", 2.5), Base("ccsds123[max_error=0]", 16.0), Base("ccsds123[order=bsq,P=0]", 3.0, "i16"),
+                 Base("ccsds123[order=bil,max_error=3,relative_error=40,theta=2,phi=1,psi=1]", 8.0),
+                 Base("ccsds123[prediction=reduced,local_sum=column,narrow=true]", 2.0), Base("ccsds123", 4.0, "const")],
 }
 
 
@@ -55,6 +60,8 @@ def cube_for(codec: str, variant: str) -> np.ndarray:
     cube = synthetic(*shape, seed=11)
     if variant == "f32":
         return (cube.astype(np.float32) - 2000.0) / 3.0
+    if variant == "i16":
+        return (cube.astype(np.int32) - 3000).astype(np.int16)
     if variant == "const":
         return np.full(shape, 1234, dtype=np.uint16)
     return cube
