@@ -175,7 +175,7 @@ def test_gnn_storage_checks_sizes_before_allocating():
 
 def test_jpeg2000_codestreams_must_match_the_container(streams):
     _, data = streams["jpeg2000"]
-    h, payload = unpack(data)
+    payload = unpack(data)[1]
     for offset, value in ((8 + 4, 1 << 20), (8 + 24, 1), (8 + 36, 17)):  # Xsiz, XTsiz (1-pixel tiles), Csiz
         bad = bytearray(payload)
         size = 2 if offset == 8 + 36 else 4

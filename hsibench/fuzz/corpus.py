@@ -19,7 +19,7 @@ import numpy as np
 
 from ..datasets.synthetic import synthetic
 
-__all__ = ["Base", "CORPUS", "build"]
+__all__ = ["CORPUS", "Base", "build"]
 
 
 @dataclass(frozen=True)

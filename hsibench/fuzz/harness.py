@@ -70,8 +70,9 @@ class Worker:
         env = dict(os.environ, HSIBENCH_NO_PROGRESS="1", OMP_NUM_THREADS="1")
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        # unbuffered pipes: select() then sees every byte of a reply, none waits in a Python buffer
         self.proc = subprocess.Popen([sys.executable, "-m", "hsibench.fuzz.worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.err, env=env)
+                                     stdout=subprocess.PIPE, stderr=self.err, env=env, bufsize=0)
         send(self.proc.stdin, self.setup)
         reply = self._reply(600.0)
         if not reply.get("ready"):
@@ -106,6 +107,11 @@ class Worker:
             self.proc.kill()  # only the worker this object started
             self.proc.wait()
             self.proc = None
+
+    def close(self) -> None:
+        """Stop the worker and drop its captured stderr."""
+        self.stop()
+        self.err.close()
 
 
 def _rng(seed: int, codec: str) -> np.random.Generator:
@@ -173,5 +179,5 @@ def fuzz_codec(codec: str, n: int, seed: int = 0, *, max_voxels: int = 2**18, ti
             if progress is not None:
                 progress(rep)
     finally:
-        worker.stop()
+        worker.close()
     return rep

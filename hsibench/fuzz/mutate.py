@@ -16,14 +16,15 @@ import json
 import math
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..codecs.base import FORMAT_VERSION, MAGIC, Header, pack, unpack
 
-__all__ = ["Crafted", "craft", "pack_raw", "MUTATORS"]
+__all__ = ["MUTATORS", "Crafted", "craft", "pack_raw"]
 
 # sizes an attacker would announce: edges of the int types, and "slightly off" neighbours
 _SIZES = (0, 1, 2, 3, 7, 8, 255, 256, 4095, 65535, 65536, 2**20, 2**24, 2**31 - 1, 2**31, 2**32 - 1)
@@ -33,8 +34,6 @@ _NUMBERS = (0, 1, -1, 2, 255, 65535, 2**31 - 1, 2**31, -(2**31), 2**32, 2**53 + 
 _OTHER = (None, True, False, "", "x", "3", "nan", [], [0], {}, {"a": 1})
 _DTYPES = ("|u1", "<u2", ">u2", "<i2", "<u4", "<i4", "<i8", "<f2", "<f4", ">f4", "<f8", "|b1", "<c8", "<c16",
            "|V4", "<M8[s]", "|O", "<U2", "|S3")
-_U32 = struct.Struct("<I")
-_U16 = struct.Struct("<H")
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,11 @@ def receive(stream):
 
 
 def send(stream, obj) -> None:
-    """Write one length-prefixed pickled object and flush."""
-    body = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_LEN.pack(len(body)) + body)
+    """Write one length-prefixed pickled object and flush (looping: a raw pipe may take part of a write)."""
+    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    body = memoryview(_LEN.pack(len(payload)) + payload)
+    while body:
+        body = body[stream.write(body) or 0 :]
     stream.flush()
 
 
