@@ -11,7 +11,7 @@ import pytest
 
 from hsibench import codecs
 from hsibench.cli import main
-from hsibench.errors import InvalidCubeError, InvalidRateError
+from hsibench.errors import InvalidCubeError, InvalidParameterError, InvalidRateError
 
 from .conftest import make_cube
 from .contract_specs import CONTRACT_SPECS
@@ -30,9 +30,10 @@ def _bad_cubes() -> dict[str, tuple[np.ndarray, type]]:
         "object": (cube.astype(object), InvalidCubeError),
         "beyond float32": (cube.astype(np.float64) * 1e300, InvalidCubeError),
         "empty bands": (cube[:, :, :0], InvalidCubeError),
-        # one voxel, or one pixel: no header fits any rate up to the bit depth (or gnn needs 2x2 pixels)
-        "one voxel": (cube[:1, :1, :1], (InvalidRateError, InvalidCubeError)),
-        "one pixel": (cube[:1, :1, :], (InvalidRateError, InvalidCubeError)),
+        # one voxel, or one pixel: no header fits any rate up to the bit depth, gnn needs 2x2 pixels,
+        # ccsds123's default prediction needs 2 columns (its message says which settings do not)
+        "one voxel": (cube[:1, :1, :1], (InvalidRateError, InvalidCubeError, InvalidParameterError)),
+        "one pixel": (cube[:1, :1, :], (InvalidRateError, InvalidCubeError, InvalidParameterError)),
     }
 
 
