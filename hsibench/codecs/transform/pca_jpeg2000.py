@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit
 
 from ...errors import CorruptDataError, InvalidRateError
-from .. import _bits
+from .. import _bits, fields as F, limits
 from ..base import Codec, Header, Param, budget_bytes, register
 from ..wavelet.jpeg2000 import (
     TOLERANCE,
@@ -48,6 +48,7 @@ from ..wavelet.jpeg2000 import (
     fit_rate,
     from_int,
     imagecodecs_module,
+    read_mapping,
     to_int16,
 )
 from .pca import klt
@@ -60,6 +61,9 @@ _MIN_AUTO_BITS = 6  # coarser eigenvectors lose their shape (a 198-band unit vec
 SEARCH_TOLERANCE = 0.97  # streams compared while choosing the component count fill this share of the budget
 LEAK_SHARE = 0.02  # auto basis precision: basis quantisation may add this share of the coding MSE
 _MEAN_STEPS = 1 << 16  # band means are quantised to 2**-16 of the cube's magnitude (power of two)
+# the mean exponent of data within the float32 range lies in -116..113 (mean_exponent); a decoder
+# accepts a margin around that, and nothing that would overflow 2.0**exp
+_MEAN_EXP_BOUND = 160
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,21 +234,20 @@ class PCAJPEG2000(Codec):
         self.info = info
         return self._pack(cube, params, body)
 
-    def _decode(self, header: Header, payload: bytes, **_: Any) -> np.ndarray:
+    def _decode(self, header: Header, payload: bytes, *, max_voxels: int) -> np.ndarray:
         rows, cols, bands = header.shape
         p = header.params
-        try:
-            k, exp = int(p["k"]), int(p["mean_exp"])
-            offset, scale = float(p.get("offset", 0.0)), float(p.get("scale", 1.0))
-        except (KeyError, TypeError, ValueError):
-            raise CorruptDataError("the pca_jpeg2000 header lacks its parameters") from None
-        if not (0 <= k <= bands and -1100 < exp < 1100 and math.isfinite(scale) and scale > 0):
-            raise CorruptDataError("the pca_jpeg2000 header has invalid parameters")
+        k = F.read_int(p, "k", self.name, 0, bands)
+        exp = F.read_int(p, "mean_exp", self.name, -_MEAN_EXP_BOUND, _MEAN_EXP_BOUND)
+        offset, scale = read_mapping(p, self.name, levels=False)[1:] if k else (0.0, 1.0)
         if len(payload) < _LEN.size:
             raise CorruptDataError("the pca_jpeg2000 payload is too short")
         (nside,) = _LEN.unpack_from(payload, 0)
         if _LEN.size + nside > len(payload):
             raise CorruptDataError("the pca_jpeg2000 means and basis are truncated")
+        # before allocating them: the means, column settings and basis entries must fit the side data
+        limits.check_voxels(bands * k, max_voxels, "the stream's basis (bands x components)")
+        limits.check_coded(bands * (k + 1) + 2 * k, nside, "band means and basis entries")
         mean_q, bits, basis_q = decode_side(payload[_LEN.size : _LEN.size + nside], bands, k)
         recon = np.broadcast_to(mean_q * 2.0**exp, (rows * cols, bands)).copy()
         rest = payload[_LEN.size + nside :]

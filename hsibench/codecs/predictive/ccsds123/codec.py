@@ -192,13 +192,13 @@ class CCSDS123(Codec):
         return f"[{','.join(items)}]"
 
     # -- decoding ------------------------------------------------------------------------------
-    def _decode(self, container: Header, payload: bytes, **_: object) -> np.ndarray:
-        cfg, samples = codestream.decode(payload)
+    def _decode(self, container: Header, payload: bytes, *, max_voxels: int) -> np.ndarray:
+        cfg = header.read(payload)[0]  # the codestream's own image size, checked before anything is allocated
         if (cfg.rows, cfg.cols, cfg.bands) != tuple(container.shape):
             raise CorruptDataError(
                 f"the CCSDS 123 header's image ({cfg.rows}x{cfg.cols}x{cfg.bands}) differs from the container's {container.shape}"
             )
-        return samples
+        return codestream.decode(payload)[1]
 
     def describe_stream(self, data: bytes) -> dict[str, Any]:
         """The standard's settings that matter in a record: D, fidelity control, error limits."""
