@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__, codecs, datasets, presets, report
+from . import __version__, codecs, datasets, executors, presets, report
 from .errors import HsibenchError, InvalidParameterError, InvalidRateError
 from .results import load_records
 from .runner import DEFAULT_DATASET, DEFAULT_RATES, parse_seeds, parse_shard, run
@@ -44,9 +44,16 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", default=None,
                    help="several seeds for stochastic codecs, e.g. 0,1,2 or 0-4 (replaces --seed; "
                         "deterministic codecs run once, with the first)")
-    r.add_argument("--jobs", "-j", type=int, default=1,
-                   help="run CPU codecs in N worker processes (GPU-capable codecs stay in the main process; "
-                        "timings then include contention)")
+    r.add_argument("--jobs", "-j", type=int, default=None,
+                   help="local executor: run CPU codecs in N worker processes (default 1; GPU-capable codecs stay "
+                        "in the main process; timings then include contention); dask executor: the local "
+                        "cluster's worker processes (default: one per usable core)")
+    r.add_argument("--executor", default="local", choices=sorted(executors.EXECUTORS),
+                   help="where tasks run: local processes (default) or a Dask cluster (needs the dask extra); "
+                        "the driver writes every record either way")
+    r.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="--executor dask: a running Dask scheduler, e.g. tcp://HOST:8786 (default: start a "
+                        "local cluster sized to this machine, with one GPU worker per visible GPU)")
     r.add_argument("--no-warmup", action="store_true",
                    help="time each codec's first task cold (by default an untimed warm-up on a small crop first "
                         "takes JIT compilation and library start-up out of the timings)")
@@ -99,27 +106,37 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _executor(args) -> executors.Executor:
+    """The executor the run options ask for (``--executor``, ``--jobs``, ``--scheduler``)."""
+    if args.executor == "local":
+        if args.scheduler is not None:
+            raise InvalidParameterError("--scheduler is for --executor dask")
+        return executors.make("local", jobs=1 if args.jobs is None else args.jobs)
+    return executors.make(args.executor, scheduler=args.scheduler, workers=args.jobs)
+
+
 def _cmd_run(args) -> int:
     dataset_specs = codecs.split_specs(args.dataset)
     codec_specs = codecs.split_specs(args.codecs) if args.codecs else None
-    summary = run(
-        dataset_specs=dataset_specs,
-        codec_specs=codec_specs,
-        rates=_rates(args.rates),
-        out=args.out,
-        seed=args.seed,
-        seeds=parse_seeds(args.seeds) if args.seeds is not None else None,
-        jobs=args.jobs,
-        force=args.force,
-        keep_streams=not args.no_streams,
-        warmup=not args.no_warmup,
-        data_dir=args.data_dir,
-        download=args.download,
-        progress=not args.no_progress,
-        preset=args.preset,
-        match_rate=args.match_rate,
-        shard_of=parse_shard(args.shard),
-    )
+    with _executor(args) as executor:
+        summary = run(
+            dataset_specs=dataset_specs,
+            codec_specs=codec_specs,
+            rates=_rates(args.rates),
+            out=args.out,
+            seed=args.seed,
+            seeds=parse_seeds(args.seeds) if args.seeds is not None else None,
+            executor=executor,
+            force=args.force,
+            keep_streams=not args.no_streams,
+            warmup=not args.no_warmup,
+            data_dir=args.data_dir,
+            download=args.download,
+            progress=not args.no_progress,
+            preset=args.preset,
+            match_rate=args.match_rate,
+            shard_of=parse_shard(args.shard),
+        )
     if codec_specs is None and args.preset is None:
         for name in codecs.names():
             cls = codecs.codec_class(name)

@@ -24,6 +24,12 @@ LIBRARIES = ("numpy", "scipy", "PyWavelets", "numba", "torch", "imagecodecs", "s
 
 def versions() -> dict[str, str | None]:
     """Versions of hsibench and the libraries that shape its numbers (no heavy imports)."""
+    return dict(_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> dict[str, str | None]:
+    # once per process: reading seven packages' metadata costs ~10 ms, a real share of a small task
     out: dict[str, str | None] = {"hsibench": __version__, "python": platform.python_version()}
     for dist in LIBRARIES:
         try:

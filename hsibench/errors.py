@@ -30,6 +30,14 @@ class CorruptDataError(HsibenchError, ValueError):
     """Bytes handed to ``decode`` are not a valid, complete hsibench container."""
 
 
+class StreamLimitError(CorruptDataError):
+    """A stream announces more than a decoder will allocate or than its payload can describe.
+
+    The message names the limit and, where the limit is a setting (the voxel limit), how to
+    raise it for a stream you trust.
+    """
+
+
 class MultiImageStreamError(CorruptDataError):
     """A stream holding several images (gnn ``encode_images``) was given to ``decode``; use ``decode_images``."""
 
@@ -76,3 +84,7 @@ class ResultsError(HsibenchError, OSError):
 
 class ResolvedElsewhereError(HsibenchError):
     """A process would run a task's codec differently (device, cores) from where the task was keyed."""
+
+
+class ClusterError(HsibenchError, RuntimeError):
+    """An executor's cluster cannot be reached or started; the message says what to check."""

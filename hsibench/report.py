@@ -28,7 +28,7 @@ from typing import Iterable, Sequence
 from . import bd, matching
 from .codecs import parse_spec
 from .errors import InvalidParameterError
-from .results import atomic_write, latest, to_frame
+from .results import atomic_write, latest, stale_count, to_frame
 
 #: (column, header, format) of the per-dataset table
 TABLE_COLUMNS = [
@@ -375,7 +375,7 @@ def table3(g, records: list[dict], run_dir: Path | None = None, data_dir=None) -
                                   "(run them with --match-rate gnn)")
     missing = int(sum(frame[f"{o} PSNR"].isna().sum() for o in others))
     note = ("Equal bytes: each row is one GNN stream; every other codec at the same size, from a record run at the "
-            "GNN's achieved rate (--match-rate gnn; embedded codecs land on the same bytes, the others at most 3 % "
+            "GNN's achieved rate (--match-rate gnn; embedded codecs land on the same bytes, the others at most 0.5 % "
             "below) or, for speck and spiht, a kept longer stream truncated to exactly the GNN's bytes. "
             f"Largest rate difference in the table: {100 * matching.worst_rate_gap(frame):.2f} %.")
     if missing:
@@ -520,7 +520,12 @@ def render(records: Iterable[dict], *, anchor: str = "speck", method: str = "cub
     the equal-bytes table of that codec.
     """
     records = list(records)
-    parts = ["# hsibench report", "", "## Results per dataset", "", markdown(records)]
+    parts = ["# hsibench report", ""]
+    old = stale_count(records)
+    if old:
+        parts += [f"{old} records made by an older revision of their codec are left out of every table and figure "
+                  "(their bytes are not what the codec writes now); rerun the same command to replace them.", ""]
+    parts += ["## Results per dataset", "", markdown(records)]
     tables = _tables(records, anchor, method, run_dir, data_dir, match_rate)
     parts += _section(tables[0][1])
     parts += [f"Tables 1–4 of {PAPER}, regenerated from the records.", ""]

@@ -201,12 +201,36 @@ def load_records(run: str | Path) -> list[dict]:
     return store.read()
 
 
-def latest(records: Iterable[dict]) -> list[dict]:
-    """One record per task key: the newest (a re-run with --force supersedes the old result)."""
+def stale(record: dict) -> bool:
+    """Whether a record was made by an older revision of a codec registered here (or before revisions existed).
+
+    Its numbers describe bytes the codec no longer writes; reports leave it out and say how many
+    they left out.  Records of codecs not registered here (a plugin that is not installed) are
+    kept: nothing says they are stale.
+    """
+    from . import codecs
+
+    name = (record.get("codec") or {}).get("name")
+    if name not in codecs.names():
+        return False
+    return record.get("codec", {}).get("revision") != codecs.codec_class(name).revision
+
+
+def latest(records: Iterable[dict], *, current: bool = True) -> list[dict]:
+    """One record per task key: the newest (a re-run with --force supersedes the old result).
+
+    With ``current`` (the default) records of older codec revisions (:func:`stale`) are left
+    out, so a table never mixes the bytes of two versions of a codec.
+    """
     by_key: dict[str, dict] = {}
     for r in records:
         by_key[r["key"]] = r
-    return list(by_key.values())
+    return [r for r in by_key.values() if not (current and stale(r))]
+
+
+def stale_count(records: Iterable[dict]) -> int:
+    """How many distinct tasks' newest records are of an older codec revision."""
+    return sum(stale(r) for r in latest(records, current=False))
 
 
 def flatten(record: dict) -> dict:

@@ -22,7 +22,7 @@ from . import codecs, datasets, presets
 from .environment import environment
 from .errors import InvalidParameterError
 from .executors import Executor, LocalExecutor
-from .results import ENV_FILE, RecordStore, append_line, atomic_write, locked
+from .results import ENV_FILE, RecordStore, append_line, atomic_write, latest, locked
 from .tasks import (  # noqa: F401  (re-exported: the runner's public vocabulary)
     WITHHELD, Task, configure, cube_sha256, execute, expand, expand_sweep, expand_sweeps, make_task, parse_seeds,
     record_spec, shard, warm_up,
@@ -142,7 +142,8 @@ def run(
     ``match_rate`` (a codec name, e.g. ``gnn``) then runs every other spec at the exact achieved
     rate of each of that codec's records.  ``shard_of=(i, n)`` runs only the i-th of n
     deterministic slices of the task list (array jobs sharing ``out``).  ``executor`` decides
-    where tasks run (default: :class:`LocalExecutor` with ``jobs``).  ``warmup`` runs each codec
+    where tasks run (default: :class:`LocalExecutor` with ``jobs``; the caller closes an executor it
+    passes, e.g. a :class:`~hsibench.executors.dask_executor.DaskExecutor`).  ``warmup`` runs each codec
     once, untimed, on a small crop first (:func:`warm_up`).
     """
     if preset is not None:
@@ -173,7 +174,7 @@ def run(
     config = {
         "datasets": list(dataset_specs), "codecs": [c for g in groups for c in g[0]],
         "rates": sorted({float(r) for g in groups for r in g[1]}), "seed": seed_list[0], "seeds": seed_list,
-        "jobs": int(jobs), "executor": executor.name, "data_dir": str(data_dir) if data_dir else None,
+        "jobs": executor.jobs, "executor": executor.name, "data_dir": str(data_dir) if data_dir else None,
         "preset": preset, "match_rate": match_rate, "shard": list(shard_of) if shard_of else None,
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -217,7 +218,7 @@ def run(
         run_phase(todo_all)
         if match_rate is not None:
             all_specs = [c for g in groups for c in g[0]]
-            matched = match_tasks(scenes, all_specs, store.read(), match_rate, seed_list[0])
+            matched = match_tasks(scenes, all_specs, latest(store.read()), match_rate, seed_list[0])
             matched = [t for t in matched if t.key not in tasks]  # already in the main list
             if shard_of is not None:
                 matched = shard(matched, *shard_of)

@@ -273,29 +273,44 @@ def warm_up(task: Task) -> bool:
     return True
 
 
+def check_resolved_here(task: Task, codec: codecs.Codec) -> None:
+    """Refuse a task this process would run differently from where it was keyed.
+
+    The key hashes the codec's revision and its configuration as resolved where the task list
+    was made (the driver).  A worker elsewhere (a GPU node for ``device=auto``, a machine with
+    other cores for ``threads=auto``, older or newer code) must not record its numbers under it.
+    """
+    here = codec.resolved()
+    if task.key and codec.revision != task.revision:
+        raise ResolvedElsewhereError(
+            f"this process has {codec.name} revision {codec.revision}, the task was keyed with revision "
+            f"{task.revision}; run the same hsibench version where the tasks are listed and where they run")
+    if task.resolved and here != task.resolved:
+        diff = sorted(k for k in set(here) | set(task.resolved) if here.get(k) != task.resolved.get(k))
+        raise ResolvedElsewhereError(
+            "this process would run the codec differently from where the task was keyed ("
+            + ", ".join(f"{k}: {task.resolved.get(k)!r} there, {here.get(k)!r} here" for k in diff)
+            + "); fix it in the spec (e.g. device=, threads=) or run the task where it was listed"
+        )
+
+
 def execute(task: Task, *, warmup: bool = True) -> tuple[dict, bytes | None]:
     """Run one task: its record and, on success, the stream bytes (a failure is a record, not an exception).
 
     With ``warmup`` (default) the codec's first use in this process is a small untimed warm-up
     (:func:`warm_up`); the record says ``warmed_up``.  A process that would resolve the codec
-    differently from the task's key (another device, other cores) fails the task instead of
-    recording numbers under a key that does not describe them.
+    differently from the task's key (another device, other cores, another codec revision)
+    fails the task, before any warm-up, instead of recording numbers under a key that does not
+    describe them (:func:`check_resolved_here`).
     """
     cube = task.scene.cube
     record = base_record(task)
-    if warmup:
-        warm_up(task)
-        record["warmed_up"] = True
     try:
         codec = configure(task.spec, task.seed)
-        here = codec.resolved()
-        if task.resolved and here != task.resolved:
-            diff = sorted(k for k in set(here) | set(task.resolved) if here.get(k) != task.resolved.get(k))
-            raise ResolvedElsewhereError(
-                "this process would run the codec differently from where the task was keyed ("
-                + ", ".join(f"{k}: {task.resolved.get(k)!r} there, {here.get(k)!r} here" for k in diff)
-                + "); fix it in the spec (e.g. device=, threads=) or run the task where it was listed"
-            )
+        check_resolved_here(task, codec)
+        if warmup:
+            warm_up(task)
+            record["warmed_up"] = True
         with PeakRSS() as mem:
             t0 = time.perf_counter()
             data = codec.encode(cube, bpppb=task.rate)

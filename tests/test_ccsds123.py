@@ -160,10 +160,12 @@ def test_relative_limit_bound():
 
 
 @pytest.mark.parametrize("rate", [1.5, 2.0, 3.0, 4.0])
-def test_rate_search_lands_within_three_percent(rate):
+def test_rate_search_lands_just_below_the_rate(rate):
     cube = make_cube(32, 32, 16)
     codec = codecs.get("ccsds123")
     data = codec.encode(cube, bpppb=rate)
+    # 16 k samples: one band's limit moves the size by about 1 %, so the tiny cube gets 3 %
+    # (tests/test_ccsds123.py::test_jasper_ridge_rates holds a real cube to 0.5 %)
     assert 0.97 * rate <= metrics.bpppb(len(data), cube.shape) <= rate
     out = codec.decode(data)
     assert np.abs(out - cube).max() <= codec.info["max_error"]
@@ -260,7 +262,7 @@ def test_jasper_ridge_rates():
     codec = codecs.get("ccsds123")
     for rate in (1.5, 2.0, 4.0):
         data = codec.encode(cube, bpppb=rate)
-        assert 0.97 * rate <= metrics.bpppb(len(data), cube.shape) <= rate, rate
+        assert 0.995 * rate <= metrics.bpppb(len(data), cube.shape) <= rate, rate
     # the sample-adaptive coder spends at least one bit on every sample: 1 bpppb is out of reach
     with pytest.raises(InvalidRateError, match="smallest ccsds123 stream"):
         codec.encode(cube, bpppb=1.0)

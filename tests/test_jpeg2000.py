@@ -30,11 +30,12 @@ P = pytest.importorskip("hsibench.codecs.transform.pca_jpeg2000")
 
 @pytest.mark.parametrize("spec", ["jpeg2000", "jpeg2000[spectral_levels=0]", "pca_jpeg2000"])
 @pytest.mark.parametrize("rate", [0.6, 1.0, 1.7, 3.0])
-def test_rate_within_three_percent_below_target(spec, rate):
+def test_rate_within_three_percent_below_target_on_a_tiny_cube(spec, rate):
     cube = make_cube()
     codec = codecs.get(spec)
     data = codec.encode(cube, bpppb=rate)
     budget = base.budget_bytes(rate, cube.shape)
+    # a few hundred bytes: OpenJPEG's stream sizes step by a few % here, so 99.5 % is not always reachable
     assert 0.97 * budget <= len(data) <= budget
     assert np.isfinite(codec.decode(data)).all()
 
@@ -46,13 +47,14 @@ def test_rate_below_minimum_names_the_minimum(spec):
         codecs.get(spec).encode(cube, bpppb=0.05)
 
 
-def test_search_reaches_97_percent_on_a_real_cube():
+@pytest.mark.parametrize("spec", ["jpeg2000", "pca_jpeg2000"])
+def test_search_reaches_99_5_percent_on_a_real_cube(spec):
     cube = shared_cube("paviaU_sub50x50")
-    codec = codecs.get("jpeg2000")
+    codec = codecs.get(spec)
     for rate in (0.1, 1.0):
         data = codec.encode(cube, bpppb=rate)
         budget = base.budget_bytes(rate, cube.shape)
-        assert 0.97 * budget <= len(data) <= budget
+        assert 0.995 * budget <= len(data) <= budget
 
 
 # --------------------------------------------------------------------------------------------

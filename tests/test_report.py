@@ -11,7 +11,7 @@ import copy
 import pandas as pd
 import pytest
 
-from hsibench import report, results, runner
+from hsibench import codecs, report, results, runner
 from hsibench.cli import main
 
 SMALL = "synthetic[rows=24,cols=24,bands=12]"
@@ -32,6 +32,8 @@ def relabel(rec, name, spec=None, *, params=None, seed=0, psnr_add=0.0, rate_sca
     """A copy of ``rec`` as if codec ``name`` had produced it (key recomputed; metrics shifted as asked)."""
     r = copy.deepcopy(rec)
     r["codec"] = {"name": name, "spec": spec or name, "params": dict(params or {})}
+    if name in codecs.names():  # as the codec's current revision made it (older revisions are left out)
+        r["codec"]["revision"] = codecs.codec_class(name).revision
     r["seed"] = seed
     r["key"] = results.task_key(dataset_sha256=r["dataset"]["sha256"], dataset_name=r["dataset"]["name"],
                                 codec_name=name, codec_revision=1, codec_resolved={"spec": r["codec"]["spec"]},

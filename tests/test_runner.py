@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -27,7 +28,9 @@ def test_run_records_and_resumes(tmp_path):
     assert (out / "config.json").exists()
     envs = [json.loads(line) for line in (out / "env.jsonl").read_text().splitlines()]
     assert len(envs) == 1 and envs[0]["cpu_count"] and envs[0]["versions"]["numpy"]
-    assert r["codec"]["revision"] == 1 and r["codec"]["resolved"]["components"] is None
+    from hsibench import codecs
+
+    assert r["codec"]["revision"] == codecs.codec_class("pca").revision and r["codec"]["resolved"]["components"] is None
     assert "hsibench_commit" in r and r["schema"] == results.SCHEMA_VERSION
 
     s2 = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0, 2.0], out=out, progress=False)
@@ -221,12 +224,27 @@ def test_a_dead_worker_is_a_failed_task_not_a_crash(tmp_path, monkeypatch):
         def shutdown(self, **k):
             pass
 
-    monkeypatch.setattr(executors, "ProcessPoolExecutor", DeadPool)
+    monkeypatch.setattr(executors.local, "ProcessPoolExecutor", DeadPool)
     s = runner.run(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0, 2.0], out=tmp_path, progress=False, jobs=2)
     assert s.ran == 2 and len(s.failed) == 2
     rec = results.load_records(tmp_path)[0]
     assert rec["status"] == "failed" and rec["error"]["type"] == "BrokenProcessPool"
     assert rec["error"]["message"].startswith("worker process failed") and rec["codec"]["spec"] == "pca"
+
+
+def test_a_task_keyed_elsewhere_fails_before_its_warm_up(monkeypatch):
+    from hsibench import datasets
+
+    task = tasks.expand([datasets.load(SMALL)], ["pca"], [1.0], 0)[0]
+    warmed = []
+    monkeypatch.setattr(tasks, "warm_up", warmed.append)
+    rec, data = tasks.execute(replace(task, resolved={**task.resolved, "components": 3}))
+    assert rec["status"] == "failed" and rec["error"]["type"] == "ResolvedElsewhereError" and data is None
+    assert "components: 3 there, None here" in rec["error"]["message"] and warmed == []
+    rec, data = tasks.execute(replace(task, revision=task.revision + 1))  # keyed by other code
+    assert rec["error"]["type"] == "ResolvedElsewhereError" and "revision" in rec["error"]["message"]
+    rec, data = tasks.execute(task)
+    assert rec["status"] == "ok" and len(data) == rec["bytes"] and warmed == [task]
 
 
 def test_atomic_write_gives_ordinary_permissions(tmp_path):
@@ -283,13 +301,19 @@ def test_identical_rerun_skips_and_a_revision_bump_reruns(tmp_path, monkeypatch)
     from hsibench import codecs
 
     kw = dict(dataset_specs=[SMALL], codec_specs=["pca"], rates=[1.0], out=tmp_path, progress=False, warmup=False)
+    rev = codecs.codec_class("pca").revision
     assert runner.run(**kw).ran == 1
     assert (runner.run(**kw).ran, runner.run(**kw).skipped) == (0, 1)
     monkeypatch.setattr(codecs.codec_class("pca"), "revision", codecs.codec_class("pca").revision + 1)
     s = runner.run(**kw)
     assert (s.ran, s.skipped) == (1, 0)
-    revs = [r["codec"]["revision"] for r in results.load_records(tmp_path)]
-    assert revs == [1, 2]
+    recs = results.load_records(tmp_path)
+    assert [r["codec"]["revision"] for r in recs] == [rev, rev + 1]
+    # reports show the current revision only, and say how many older records they left out
+    assert [r["codec"]["revision"] for r in results.latest(recs)] == [rev + 1] and results.stale_count(recs) == 1
+    from hsibench import report
+
+    assert "1 records made by an older revision" in report.render(recs)
 
 
 def test_a_worker_that_resolves_differently_fails_the_task(monkeypatch):

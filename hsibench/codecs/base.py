@@ -18,6 +18,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from . import limits
 from ..errors import (
     CorruptDataError,
     InvalidCubeError,
@@ -94,6 +95,9 @@ class Param:
 # Cube and rate validation, shared by every codec
 # --------------------------------------------------------------------------------------------
 
+#: largest finite float32: decoders return float32 cubes, so cubes must fit its range
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 def native_bits(dtype: np.dtype) -> int:
     """Bits per sample of a dtype: the largest meaningful bpppb and the CR reference."""
@@ -115,6 +119,13 @@ def validate_cube(cube: Any) -> np.ndarray:
     if cube.dtype.kind == "f" and not np.isfinite(cube).all():
         bad = int(np.count_nonzero(~np.isfinite(cube)))
         raise InvalidCubeError(f"the cube holds {bad} NaN or infinite values; clean or mask them first")
+    if cube.dtype.kind == "f" and cube.dtype.itemsize > 4:
+        big = max(-float(cube.min()), float(cube.max()))
+        if big > FLOAT32_MAX:
+            raise InvalidCubeError(
+                f"the cube holds values up to {big:.4g} in magnitude, beyond the float32 range (±{FLOAT32_MAX:.4g}) "
+                "that decoders return; rescale the cube (e.g. to other units) first"
+            )
     return cube
 
 
@@ -238,15 +249,30 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
         header = Header(
             codec=name.decode("ascii"),
             shape=tuple(int(s) for s in shape),  # type: ignore[arg-type]
-            dtype=np.dtype(dt.decode("ascii")),
+            dtype=_cube_dtype(dt.decode("ascii")),
             params=json.loads(meta.decode("utf-8")),
             payload_size=size,
         )
-    except (UnicodeDecodeError, TypeError, ValueError) as exc:  # CRC matched, so this is a foreign writer
-        raise CorruptDataError(f"unreadable container header: {exc}") from None
+    except (UnicodeDecodeError, TypeError, ValueError, RecursionError) as exc:  # CRC matched: a foreign writer
+        raise CorruptDataError(f"unreadable container header: {type(exc).__name__}: {str(exc)[:200]}") from None
     if min(header.shape) == 0:
         raise CorruptDataError(f"the container announces an empty cube {header.shape}")
+    if not isinstance(header.params, dict):
+        raise CorruptDataError(f"the container's decode parameters are a JSON {type(header.params).__name__}, not an object")
     return header, payload
+
+
+_DTYPE = re.compile(r"[<>|=]?[uif][0-9]{1,2}")
+
+
+def _cube_dtype(text: str) -> np.dtype:
+    """The dtype a header names, if it is one a cube can have (what ``dtype.str`` writes for ints and floats)."""
+    if not _DTYPE.fullmatch(text):
+        raise ValueError(f"{text[:40]!r} is not an integer or float dtype")
+    dt = np.dtype(text)  # TypeError for sizes numpy does not have (e.g. 'u3')
+    if dt.kind not in "uif":
+        raise ValueError(f"{text!r} is not an integer or float dtype")
+    return dt
 
 
 def truncate(data: bytes, nbytes: int) -> bytes:
@@ -313,18 +339,28 @@ class Codec(ABC):
             raise TypeError(f"{type(self).__name__}._encode must return bytes")
         return data
 
-    def decode(self, data: bytes, **secrets: Any) -> np.ndarray:
-        """Rebuild the cube (float32, original units) from the bytes alone (plus a withheld key)."""
+    def decode(self, data: bytes, *, max_voxels: int | None = None, **secrets: Any) -> np.ndarray:
+        """Rebuild the cube (float32, original units) from the bytes alone (plus a withheld key).
+
+        Streams are treated as hostile: a header whose cube has more than ``max_voxels`` voxels
+        (default: ``HSIBENCH_MAX_VOXELS`` or 2**31) raises :class:`StreamLimitError` before any
+        allocation, as does a header the payload cannot honestly describe; a decoder never
+        returns a non-finite value.
+        """
+        header, payload = self._open(data)
+        limit = limits.max_voxels(max_voxels)
+        limits.check_shape(header.shape, limit)
+        return as_output(self._decode(header, payload, max_voxels=limit, **secrets), header.shape)
+
+    def _open(self, data: bytes) -> tuple[Header, bytes]:
+        """Unpack a container and check that this codec wrote it."""
         header, payload = unpack(data)
         if header.codec != self.name:
             raise CorruptDataError(
                 f"this stream was written by codec '{header.codec}', not '{self.name}'; "
                 f"decode it with hsibench.codecs.get('{header.codec}')"
             )
-        out = self._decode(header, payload, **secrets)
-        if out.shape != header.shape:
-            raise CorruptDataError(f"decoded shape {out.shape} differs from the header's {header.shape}")
-        return np.ascontiguousarray(out, dtype=np.float32)
+        return header, payload
 
     @property
     def spec(self) -> str:
@@ -361,8 +397,30 @@ class Codec(ABC):
         """Codec-specific encoding of a validated cube; must return a packed container."""
 
     @abstractmethod
-    def _decode(self, header: Header, payload: bytes, **secrets: Any) -> np.ndarray:
-        """Codec-specific decoding of a verified payload to a ``header.shape`` array."""
+    def _decode(self, header: Header, payload: bytes, *, max_voxels: int, **secrets: Any) -> np.ndarray:
+        """Codec-specific decoding of a verified payload to a ``header.shape`` array.
+
+        ``header.shape`` already fits ``max_voxels``; implementations validate every parameter
+        before use and keep intermediate arrays within the limit and what the payload can carry.
+        """
+
+
+def as_output(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A decoder's result as the contract's C-contiguous float32 cube of ``shape``, never non-finite.
+
+    Finite values beyond the float32 range become the largest float32 of their sign (a cube
+    within the range can decode a hair beyond it); NaN or infinite values mean the stream is
+    corrupt and raise :class:`CorruptDataError`.
+    """
+    if out.shape != tuple(shape):
+        raise CorruptDataError(f"decoded shape {out.shape} differs from the header's {tuple(shape)}")
+    with np.errstate(over="ignore"):  # values beyond float32 are handled below
+        cube = np.ascontiguousarray(out, dtype=np.float32)
+    if not np.isfinite(cube).all():
+        if not np.isfinite(out).all():
+            raise CorruptDataError("the stream decodes to NaN or infinite values: it is corrupt or crafted")
+        cube = np.ascontiguousarray(np.clip(out, -FLOAT32_MAX, FLOAT32_MAX), dtype=np.float32)
+    return cube
 
 
 def _fmt(value: Any) -> str:

@@ -39,6 +39,7 @@ from numba import njit
 
 from ...errors import CorruptDataError
 from .. import _bits as rc
+from ..limits import check_coded
 
 @dataclass(frozen=True)
 class TensorSpec:
@@ -291,7 +292,12 @@ class _Reader:
 
 
 def decode(payload: bytes, specs: list[TensorSpec], weights: str, qmax: int = 127) -> list[np.ndarray]:
-    """Rebuild the float32 tensors written by :func:`encode` (pruned entries are zero)."""
+    """Rebuild the float32 tensors written by :func:`encode` (pruned entries are zero).
+
+    Every section's length is checked against what ``specs`` imply, and a range-coded section
+    against the values it must hold (:func:`hsibench.codecs.limits.check_coded`), before
+    anything is allocated for it; sizes the payload cannot describe raise ``CorruptDataError``.
+    """
     if weights not in ("float32", "float16", "int8") or not 1 <= int(qmax) <= 127:
         raise CorruptDataError(f"unknown gnn weight storage {weights!r} / qmax {qmax!r}")
     r = _Reader(payload)
@@ -310,6 +316,7 @@ def decode(payload: bytes, specs: list[TensorSpec], weights: str, qmax: int = 12
                 raise CorruptDataError("the gnn sparsity mask has the wrong size")
             mask = np.unpackbits(np.frombuffer(body, np.uint8))[:n_bits].astype(bool)
         else:
+            check_coded(n_bits, len(body), "sparsity-mask bits")
             out = np.zeros(n_bits, dtype=np.int64)
             if _dec_mask(np.frombuffer(body, np.uint8), out):
                 raise CorruptDataError("the gnn sparsity mask is truncated")
@@ -323,16 +330,21 @@ def decode(payload: bytes, specs: list[TensorSpec], weights: str, qmax: int = 12
     qspecs = [s for s in specs if weights == "int8" and s.quantised]
     width = 2 if weights == "float16" else 4
     n_f = sum(count(s) for s in fspecs)
-    fvals = np.frombuffer(r.take(n_f * width, "the float weights"), "<f2" if width == 2 else "<f4").astype(np.float32)
-    qvals = np.zeros(0, np.int64)
-    svals = np.zeros(0, np.float32)
+    fbytes = r.take(n_f * width, "the float weights")
     if weights == "int8":
         n_body = r.u32("the integer length")
         n_groups = sum(s.groups for s in qspecs)
-        svals = np.frombuffer(r.take(4 * n_groups, "the scales"), "<f4").astype(np.float32)
+        sbytes = r.take(4 * n_groups, "the scales")
+        body = r.take(n_body, "the integer weights")
+    if r.pos != len(payload):
+        raise CorruptDataError(f"{len(payload) - r.pos} unexpected bytes follow the gnn weights")
+    fvals = np.frombuffer(fbytes, "<f2" if width == 2 else "<f4").astype(np.float32)
+    qvals = np.zeros(0, np.int64)
+    svals = np.zeros(0, np.float32)
+    if weights == "int8":
+        svals = np.frombuffer(sbytes, "<f4").astype(np.float32)
         if not np.isfinite(svals).all() or (svals <= 0).any():
             raise CorruptDataError("the gnn quantisation scales are not positive finite numbers")
-        body = r.take(n_body, "the integer weights")
         n_q = sum(count(s) for s in qspecs)
         if flags & _F_INT_RAW:
             if len(body) != n_q:
@@ -341,6 +353,7 @@ def decode(payload: bytes, specs: list[TensorSpec], weights: str, qmax: int = 12
             if np.abs(qvals).max(initial=0) > qmax:
                 raise CorruptDataError("a gnn integer weight exceeds the quantisation range")
         else:
+            check_coded(n_q, len(body), "integer weights")
             qvals = np.zeros(n_q, dtype=np.int64)
             ends = np.cumsum([count(s) for s in qspecs]).astype(np.int64)
             status = _dec_ints(np.frombuffer(body, np.uint8), ends, int(qmax), qvals)
@@ -348,8 +361,6 @@ def decode(payload: bytes, specs: list[TensorSpec], weights: str, qmax: int = 12
                 raise CorruptDataError("a gnn integer weight exceeds the quantisation range")
             if status == 2:
                 raise CorruptDataError("the gnn integer weights are truncated")
-    if r.pos != len(payload):
-        raise CorruptDataError(f"{len(payload) - r.pos} unexpected bytes follow the gnn weights")
 
     out: list[np.ndarray] = []
     fpos = qpos = spos = 0

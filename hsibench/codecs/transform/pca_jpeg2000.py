@@ -37,9 +37,10 @@ import numpy as np
 from numba import njit
 
 from ...errors import CorruptDataError, InvalidRateError
-from .. import _bits
+from .. import _bits, fields as F, limits
 from ..base import Codec, Header, Param, budget_bytes, register
 from ..wavelet.jpeg2000 import (
+    TOLERANCE,
     auto_resolutions,
     decomposition_levels,
     decode_components,
@@ -47,6 +48,7 @@ from ..wavelet.jpeg2000 import (
     fit_rate,
     from_int,
     imagecodecs_module,
+    read_mapping,
     to_int16,
 )
 from .pca import klt
@@ -56,8 +58,12 @@ _SET = _bits.N_EXPGOLOMB_MODELS
 _N_SETS = 10  # contexts: 0 means, 1 column bits and flags, 2..9 basis (column 0, 1, 2, >=3) x (raw, diff)
 _MAX_BITS = 24
 _MIN_AUTO_BITS = 6  # coarser eigenvectors lose their shape (a 198-band unit vector has entries ~0.07)
+SEARCH_TOLERANCE = 0.97  # streams compared while choosing the component count fill this share of the budget
 LEAK_SHARE = 0.02  # auto basis precision: basis quantisation may add this share of the coding MSE
 _MEAN_STEPS = 1 << 16  # band means are quantised to 2**-16 of the cube's magnitude (power of two)
+# the mean exponent of data within the float32 range lies in -116..113 (mean_exponent); a decoder
+# accepts a margin around that, and nothing that would overflow 2.0**exp
+_MEAN_EXP_BOUND = 160
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,7 +191,7 @@ class PCAJPEG2000(Codec):
     """Spectral KLT, PC images coded as one multi-component JPEG 2000 codestream (Du & Fowler)."""
 
     name = "pca_jpeg2000"
-    revision = 1  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
+    revision = 2  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
     summary = "spectral KLT + multi-component JPEG 2000 of the PC images (PCRD-opt across components)"
     params = {
         "components": Param(
@@ -212,7 +218,7 @@ class PCAJPEG2000(Codec):
         search = _Search(self, cube, pixels - mean_q * 2.0**exp, mean_q, exp, vals, vecs, bpppb)
         want = self.config["components"]
         best = search.best_for(min(want, bands)) if want is not None else search.best_over_k(bands)
-        best = search.refine(best)
+        best = search.finish(search.refine(best))
         if best is None and want and search.smallest() <= search.budget:
             raise InvalidRateError(
                 f"{bpppb:g} bpppb is too low for {min(want, bands)} principal components of this cube "
@@ -228,21 +234,20 @@ class PCAJPEG2000(Codec):
         self.info = info
         return self._pack(cube, params, body)
 
-    def _decode(self, header: Header, payload: bytes, **_: Any) -> np.ndarray:
+    def _decode(self, header: Header, payload: bytes, *, max_voxels: int) -> np.ndarray:
         rows, cols, bands = header.shape
         p = header.params
-        try:
-            k, exp = int(p["k"]), int(p["mean_exp"])
-            offset, scale = float(p.get("offset", 0.0)), float(p.get("scale", 1.0))
-        except (KeyError, TypeError, ValueError):
-            raise CorruptDataError("the pca_jpeg2000 header lacks its parameters") from None
-        if not (0 <= k <= bands and -1100 < exp < 1100 and math.isfinite(scale) and scale > 0):
-            raise CorruptDataError("the pca_jpeg2000 header has invalid parameters")
+        k = F.read_int(p, "k", self.name, 0, bands)
+        exp = F.read_int(p, "mean_exp", self.name, -_MEAN_EXP_BOUND, _MEAN_EXP_BOUND)
+        offset, scale = read_mapping(p, self.name, levels=False)[1:] if k else (0.0, 1.0)
         if len(payload) < _LEN.size:
             raise CorruptDataError("the pca_jpeg2000 payload is too short")
         (nside,) = _LEN.unpack_from(payload, 0)
         if _LEN.size + nside > len(payload):
             raise CorruptDataError("the pca_jpeg2000 means and basis are truncated")
+        # before allocating them: the means, column settings and basis entries must fit the side data
+        limits.check_voxels(bands * k, max_voxels, "the stream's basis (bands x components)")
+        limits.check_coded(bands * (k + 1) + 2 * k, nside, "band means and basis entries")
         mean_q, bits, basis_q = decode_side(payload[_LEN.size : _LEN.size + nside], bands, k)
         recon = np.broadcast_to(mean_q * 2.0**exp, (rows * cols, bands)).copy()
         rest = payload[_LEN.size + nside :]
@@ -290,8 +295,12 @@ class _Search:
         side = code_side(self.mean_q, np.zeros(0), np.zeros((self.bands, 0)))
         return self.codec._header_size(self.cube, self._params(0)) + _LEN.size + len(side)
 
-    def evaluate(self, k: int, bits: np.ndarray):
-        """(sse, k, params, payload, info) of the best stream with these settings, or None."""
+    def evaluate(self, k: int, bits: np.ndarray, tolerance: float = SEARCH_TOLERANCE):
+        """(sse, k, params, payload, info) of the best stream with these settings, or None.
+
+        The search compares component counts with streams that fill ``tolerance`` of the budget;
+        :meth:`finish` fills the chosen one to the final tolerance.
+        """
         basis_q = np.rint(self.vecs[:, :k] * 2.0 ** bits[None, :]).astype(np.int64)
         basis = basis_q / 2.0 ** bits[None, :]
         side = code_side(self.mean_q, bits, basis_q)
@@ -314,7 +323,7 @@ class _Search:
         try:
             streams, level = fit_rate(
                 lambda lv: encode_components(imgs, lv, self.res),
-                self.budget - fixed, "pca_jpeg2000", fixed, self.cube.size, start=self.last_level,
+                self.budget - fixed, "pca_jpeg2000", fixed, self.cube.size, start=self.last_level, tolerance=tolerance,
             )
         except InvalidRateError:
             return None
@@ -343,6 +352,17 @@ class _Search:
             return best
         again = self.evaluate(k, bits)
         return again if again is not None and again[0] < best[0] else best
+
+    def finish(self, best):
+        """The chosen stream re-fitted to fill :data:`TOLERANCE` of the budget (kept if it already does)."""
+        if best is None or best[1] == 0:
+            return best
+        sse, k, params, body, info = best
+        if self.codec._header_size(self.cube, params) + len(body) >= TOLERANCE * self.budget:
+            return best
+        self.last_level = info["quality_db"]
+        again = self.evaluate(k, self.bits_used[k], tolerance=TOLERANCE)
+        return again if again is not None else best
 
     def _sse(self, k: int) -> float:
         r = self.best_for(k)

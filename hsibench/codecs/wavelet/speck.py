@@ -27,14 +27,18 @@ import math
 
 import numpy as np
 
-from ...errors import CorruptDataError, InvalidParameterError, InvalidRateError
+from ...errors import CorruptDataError, InvalidCubeError, InvalidParameterError, InvalidRateError
 from .. import _bits as B
+from .. import fields as F
 from . import _speck_kernels as K
 from . import dwt as W
 from . import _dwt_kernels as WK
 from ..base import Codec, Header, Param, budget_bytes, register
 
-_MIN_EXP, _MAX_EXP = -1100, 1100  # bounds on the stored scale exponent (float64 range)
+# bounds on the stored scale exponent floor(log2(max |coefficient|)): float64 coefficients reach down to
+# 2**-1074; cubes within the float32 range (validate_cube) transform to well below 2**400, and
+# reconstructions up to 2**400 stay finite through the inverse transform
+_MIN_EXP, _MAX_EXP = -1100, 400
 
 
 def _as_number(v):
@@ -141,7 +145,7 @@ class Speck(Codec):
         return buf[:size].tobytes()
 
     # -- decoding ------------------------------------------------------------------------------
-    def _decode(self, header: Header, payload: bytes) -> np.ndarray:
+    def _decode(self, header: Header, payload: bytes, *, max_voxels: int) -> np.ndarray:
         rows, cols, bands = header.shape
         kind, sl, tl, ac, mean, lo, hi, exp = _read_params(header.params, (bands, rows, cols))
         out = np.empty((bands, rows, cols), dtype=np.float64)
@@ -150,7 +154,10 @@ class Speck(Codec):
         else:
             layout = W.make_layout((bands, rows, cols), kind, sl, tl)
             boxes = np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
-            t = K.build_tables(layout.subbands, layout.kind)
+            try:
+                t = K.build_tables(layout.subbands, layout.kind)
+            except InvalidCubeError as exc:
+                raise CorruptDataError(f"the speck stream's cube cannot be coded by speck: {exc}") from None
             n = out.size
             data = np.frombuffer(payload, dtype=np.uint8).copy()  # writeable: one kernel codes both ways
             st = B.dec_new(data) if ac else B.br_new()
@@ -178,26 +185,14 @@ def _geometry(t: dict) -> tuple:
 
 def _read_params(p: dict, shape_brc):
     """Validate what the header says before any of it reaches a kernel."""
-    try:
-        kind = p["kind"]
-        sl, tl, ac = p["sl"], p["tl"], p["ac"]
-        mean, lo, hi, exp = p["mean"], p["lo"], p["hi"], p["exp"]
-    except (KeyError, TypeError):
-        raise CorruptDataError("the speck header lacks its parameters") from None
-    if kind not in W.KINDS or not isinstance(ac, bool):
-        raise CorruptDataError(f"the speck header has an invalid decomposition {kind!r} or ac flag {ac!r}")
-    for v in (sl, tl):
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise CorruptDataError("the speck header's level counts are not integers")
+    kind = F.read_choice(p, "kind", "speck", W.KINDS)
+    sl, tl = F.read_int(p, "sl", "speck", 0, 64), F.read_int(p, "tl", "speck", 0, 64)
+    ac = F.read_choice(p, "ac", "speck", (True, False))
+    mean, lo, hi = (F.read_number(p, k, "speck") for k in ("mean", "lo", "hi"))
+    exp = None if p.get("exp", 0) is None else F.read_int(p, "exp", "speck", _MIN_EXP, _MAX_EXP)
     try:
         W.choose_levels(shape_brc, kind, sl, tl)
     except InvalidParameterError as exc:
         raise CorruptDataError(f"the speck header's levels do not fit the cube: {exc}") from None
-    for v in (mean, lo, hi):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise CorruptDataError("the speck header's mean or range is not a finite number")
-    if exp is not None and (isinstance(exp, bool) or not isinstance(exp, int) or not _MIN_EXP <= exp <= _MAX_EXP):
-        raise CorruptDataError(f"the speck header's scale exponent {exp!r} is out of range")
-    if lo > hi:
-        raise CorruptDataError("the speck header's value range is empty")
+    F.read_range(lo, hi, "speck")
     return kind, sl, tl, ac, float(mean), float(lo), float(hi), exp

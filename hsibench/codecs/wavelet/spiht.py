@@ -52,15 +52,17 @@ import numpy as np
 
 from ...errors import CorruptDataError, InvalidCubeError, InvalidParameterError, InvalidRateError
 from .. import _bits
+from .. import fields as F
 from . import _spiht_kernels as K
 from . import dwt
 from ..base import Codec, Header, Param, budget_bytes, register, unpack
 
 _MAX_VOXELS = 2**31  # list entries are int32 flat indices
 _MAG_BITS = 30  # magnitudes are scaled below 2^30: int32 with room for the reconstruction
-# float64 spans 2^-1074 .. 2^1024, so a valid scale exponent e = 30 - exponent(max |c|) lies in
-# [30 - 1024, 30 + 1074]; anything outside comes from a corrupt (or foreign) header
-_MIN_SCALE_EXP = _MAG_BITS - 1024
+# a valid scale exponent is e = 30 - exponent(max |c|): float64 coefficients reach down to 2^-1074,
+# and cubes within the float32 range (validate_cube) transform to well below 2^400 (whose
+# reconstructions stay finite through the inverse transform); anything outside is corrupt or crafted
+_MIN_SCALE_EXP = _MAG_BITS - 400
 _MAX_SCALE_EXP = _MAG_BITS + 1074
 
 
@@ -262,22 +264,14 @@ def build_tree(shape_brc, kind: str, spectral_levels: int, spatial_levels: int) 
 
 
 def _read_params(p) -> tuple:
-    """The header parameters, type-checked: (kind, sl, tl, ac, e, top, mean, lo, hi)."""
-    try:
-        kind, (sl, tl), ac, e, top, mean, (lo, hi) = p["k"], p["l"], p["ac"], p["e"], p["t"], p["m"], p["r"]
-    except (KeyError, TypeError, ValueError):
-        raise CorruptDataError(f"spiht stream header lacks its parameters (k, l, ac, e, t, m, r): {p}") from None
-
-    def is_int(v):
-        return isinstance(v, int) and not isinstance(v, bool)
-
-    def is_num(v):
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-    if not (all(map(is_int, (sl, tl, ac, e, top))) and all(map(is_num, (mean, lo, hi)))):
-        raise CorruptDataError(f"spiht stream header has parameters of the wrong type: {p}")
-    if kind not in dwt.KINDS or ac not in (0, 1) or lo > hi:
-        raise CorruptDataError(f"spiht stream header has invalid parameters: {p}")
+    """The header parameters, type- and range-checked: (kind, sl, tl, ac, e, top, mean, lo, hi)."""
+    kind = F.read_choice(p, "k", "spiht", dwt.KINDS)
+    sl, tl = F.read_list(p, "l", "spiht", 2, F.is_int, "integer level counts")
+    ac = F.read_choice(p, "ac", "spiht", (0, 1))
+    e = F.read_int(p, "e", "spiht", _MIN_SCALE_EXP, _MAX_SCALE_EXP)
+    top = F.read_int(p, "t", "spiht", -1, _MAG_BITS - 1)
+    mean = F.read_number(p, "m", "spiht")
+    lo, hi = F.read_range(*F.read_list(p, "r", "spiht", 2, F.is_value, "numbers (the value range)"), "spiht")
     return kind, sl, tl, bool(ac), e, top, mean, lo, hi
 
 
@@ -398,15 +392,12 @@ class SPIHT(Codec):
                 "bit_planes": top + 1, "mean": mean, "min": lo, "max": hi}
 
     # -- decoding ------------------------------------------------------------------------------
-    def _decode(self, header: Header, payload: bytes, **_: object) -> np.ndarray:
+    def _decode(self, header: Header, payload: bytes, *, max_voxels: int) -> np.ndarray:
         rows, cols, bands = header.shape
-        p = header.params
         kind, sl, tl, ac, e, top, mean, lo, hi = _read_params(header.params)
-        if not (-1 <= top < _MAG_BITS and _MIN_SCALE_EXP <= e <= _MAX_SCALE_EXP):
-            raise CorruptDataError(f"spiht stream header has out-of-range bit planes or scale: {p}")
         shape = (bands, rows, cols)
         if bands * rows * cols >= _MAX_VOXELS:
-            raise CorruptDataError(f"spiht stream announces a {header.shape} cube, larger than spiht codes")
+            raise CorruptDataError(f"spiht stream announces a {header.shape} cube, larger than spiht codes (< 2^31 voxels)")
         try:
             layout = dwt.make_layout(shape, kind, sl, tl)
             tree = build_tree(shape, kind, sl, tl)

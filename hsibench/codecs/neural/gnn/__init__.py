@@ -2,7 +2,8 @@
 
 Modules: ``latent`` (seed/key -> latent codes), ``structure`` (sizes and the rate search),
 ``tiling`` (tiles and seamless blending; several images in one network), ``storage``
-(quantisation, masks, entropy coding), ``model`` and ``train`` (torch; imported only when
+(quantisation, masks, entropy coding), ``stream`` (a stream header read and bounded before
+decoding), ``model`` and ``train`` (torch; imported only when
 encoding or decoding) and ``codec`` (the registered ``gnn`` codec; ``encode_images`` /
 ``decode_images`` put several same-shape images in one network).
 """

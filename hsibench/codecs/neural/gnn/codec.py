@@ -56,24 +56,23 @@ import numpy as np
 from ....errors import (
     DeviceMemoryError,
     CorruptDataError,
-    HsibenchError,
     InvalidCubeError,
     InvalidParameterError,
     InvalidRateError,
     KeyRequiredError,
     MultiImageStreamError,
 )
-from ...base import Codec, Header, Param, budget_bytes, register, unpack, validate_cube, validate_rate
+from ... import limits
+from ...base import Codec, Header, Param, as_output, budget_bytes, register, validate_cube, validate_rate
 from .. import storage
 from ..runtime import require_torch, training_device
-from . import schedule
+from . import schedule, stream
 from .latent import latent_codes
 from .structure import Geometry, Structure, layout, max_blocks, param_count, payload_size, search
 from .tiling import ImageStack, TileGrid
 
-FORMAT = 1
 QMAX_STEPS = storage.QMAX_STEPS
-MAX_IMAGES = 65535  # images in one multi-image stream (a sanity bound for the decoder)
+FORMAT, MAX_IMAGES = stream.FORMAT, stream.MAX_IMAGES
 
 
 def _torch():
@@ -420,7 +419,7 @@ class GNNCodec(Codec):
             return [_denormalise(img, a, b) for img, a, b in zip(y, lo, hi)]
         return _denormalise(y, lo, hi)
 
-    def _decode(self, header: Header, payload: bytes, **secrets: Any) -> np.ndarray:
+    def _decode(self, header: Header, payload: bytes, *, max_voxels: int, **secrets: Any) -> np.ndarray:
         n = header.params.get("images")
         if n is not None:
             raise MultiImageStreamError(
@@ -428,86 +427,32 @@ class GNNCodec(Codec):
                 "with GNNCodec.decode_images(data) (e.g. hsibench.codecs.get('gnn').decode_images(data)), "
                 "which returns a list of cubes"
             )
-        return self._decode_stream(header, payload, secrets)
+        return self._decode_stream(header, payload, secrets, max_voxels)
 
-    def decode_images(self, data: bytes, **secrets: Any) -> list[np.ndarray]:
+    def decode_images(self, data: bytes, *, max_voxels: int | None = None, **secrets: Any) -> list[np.ndarray]:
         """Rebuild every cube of an :meth:`encode_images` stream (float32, original units), in order.
 
         Needs nothing but the bytes (plus the key of a keyed stream).  An ordinary single-cube
-        gnn stream gives a list of one cube.
+        gnn stream gives a list of one cube.  ``max_voxels`` bounds all images together (see
+        :meth:`Codec.decode`).
         """
-        header, payload = unpack(data)
-        if header.codec != self.name:
-            raise CorruptDataError(
-                f"this stream was written by codec '{header.codec}', not '{self.name}'; "
-                f"decode it with hsibench.codecs.get('{header.codec}')"
-            )
-        out = self._decode_stream(header, payload, secrets)
-        cubes = out if isinstance(out, list) else [out]
-        for c in cubes:
-            if c.shape != header.shape:
-                raise CorruptDataError(f"decoded shape {c.shape} differs from the header's {header.shape}")
-        return [np.ascontiguousarray(c, dtype=np.float32) for c in cubes]
+        header, payload = self._open(data)
+        out = self._decode_stream(header, payload, secrets, limits.max_voxels(max_voxels))
+        return [as_output(c, header.shape) for c in (out if isinstance(out, list) else [out])]
 
-    @staticmethod
-    def _value_ranges(hp: dict) -> tuple[int, list[float], list[float]]:
-        """(images, mins, maxs) from a header: scalars for one cube, lists for several."""
-        if "images" in hp:
-            n = hp["images"]
-            if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_IMAGES:
-                raise CorruptDataError(f"gnn stream has an invalid image count {n!r}")
-            los, his = hp["min"], hp["max"]
-            if not (isinstance(los, list) and isinstance(his, list) and len(los) == len(his) == n):
-                raise CorruptDataError("gnn stream's per-image value ranges do not match its image count")
-        else:
-            n, los, his = 1, [hp["min"]], [hp["max"]]
-        los, his = [float(v) for v in los], [float(v) for v in his]
-        if not all(math.isfinite(a) and math.isfinite(b) and a <= b for a, b in zip(los, his)):
-            raise CorruptDataError("gnn stream has an invalid value range")
-        return n, los, his
-
-    def _decode_stream(self, header: Header, payload: bytes, secrets: dict) -> np.ndarray | list[np.ndarray]:
+    def _decode_stream(self, header: Header, payload: bytes, secrets: dict, max_voxels: int) -> np.ndarray | list[np.ndarray]:
         """Decode one cube, or a list of cubes for a multi-image stream."""
         unknown = set(secrets) - {"key"}
         if unknown:
             raise InvalidParameterError(f"gnn decode takes only key=...; got {', '.join(sorted(unknown))}")
-        hp = header.params
-        rows, cols, bands = header.shape
-        try:
-            if hp.get("v") != FORMAT:
-                raise CorruptDataError(f"gnn stream format {hp.get('v')!r} is not supported (this hsibench reads {FORMAT})")
-            n, los, his = self._value_ranges(hp)
-            if all(a == b for a, b in zip(los, his)):
-                if payload:
-                    raise CorruptDataError("a constant gnn stream must have no payload")
-                cubes = [np.full(header.shape, a, dtype=np.float32) for a in los]
-                return cubes if "images" in hp else cubes[0]
-            st = Structure(int(hp["blocks"]), int(hp["channels"]), float(hp["prune"]), str(hp["weights"]))
-            latent, keyed = int(hp["latent"]), bool(hp.get("keyed", False))
-            seed = None if keyed else int(hp["seed"])
-            qmax = int(hp.get("qmax", 127))
-            tile = hp.get("tile")
-            grid: TileGrid | ImageStack | None = None
-            if tile is not None:
-                t, o = int(tile[0]), int(tile[1])
-                if not (2 <= t and 0 <= o < t):
-                    raise CorruptDataError("gnn stream has an invalid tile size")
-                grid = TileGrid(rows, cols, t, o)
-                geo = Geometry(grid.th, grid.tw, bands, latent, len(grid), keyed)
-            else:
-                geo = Geometry(rows, cols, bands, latent, 1, keyed)
-            if "images" in hp:
-                grid = ImageStack(n, rows, cols, grid)
-                geo = replace(geo, n_tiles=len(grid))
-            if not (1 <= st.blocks <= max_blocks(geo) and 1 <= st.channels <= 256 and 0 <= st.prune < 1 and 1 <= latent <= 4096):
-                raise CorruptDataError("gnn stream describes an impossible network")
-            if st.weights not in ("float32", "float16", "int8"):
-                raise CorruptDataError(f"gnn stream has unknown weight precision {st.weights!r}")
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            if isinstance(exc, HsibenchError):
-                raise
-            raise CorruptDataError(f"gnn stream header is incomplete or malformed ({exc!r})") from None
+        plan = stream.read(header.params, header.shape, max_voxels)
+        if plan.constant:
+            if payload:
+                raise CorruptDataError("a constant gnn stream must have no payload")
+            cubes = [np.full(header.shape, a, dtype=np.float32) for a in plan.los]
+            return cubes if plan.multi else cubes[0]
         key = secrets.get("key")
+        keyed = plan.geo.keyed
         if keyed:
             if key is None:
                 raise KeyRequiredError(
@@ -516,8 +461,7 @@ class GNNCodec(Codec):
                 )
             if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
                 raise InvalidParameterError(f"a gnn key is an integer; got {type(key).__name__}")
-        params = storage.decode(payload, layout(geo, st), st.weights, qmax)  # before any costly work
-        latents = latent_codes(int(key) if keyed else seed, geo.n_tiles, latent, keyed=keyed)
-        if "images" in hp:
-            return self._generate(params, latents, geo, st, grid, los, his)
-        return self._generate(params, latents, geo, st, grid, los[0], his[0])
+        params = storage.decode(payload, layout(plan.geo, plan.st), plan.st.weights, plan.qmax)  # before costly work
+        latents = latent_codes(int(key) if keyed else plan.seed, plan.geo.n_tiles, plan.geo.latent, keyed=keyed)
+        lo, hi = (plan.los, plan.his) if plan.multi else (plan.los[0], plan.his[0])
+        return self._generate(params, latents, plan.geo, plan.st, plan.grid, lo, hi)

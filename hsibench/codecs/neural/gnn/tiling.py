@@ -17,11 +17,17 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def _starts(length: int, tile: int, overlap: int) -> list[int]:
+def tiles_along(length: int, tile: int, overlap: int) -> int:
+    """How many tiles of ``tile`` pixels, overlapping by at least ``overlap``, cover ``length`` pixels."""
     if tile >= length:
+        return 1
+    return max(math.ceil((length - overlap) / (tile - overlap)), 2)
+
+
+def _starts(length: int, tile: int, overlap: int) -> list[int]:
+    n = tiles_along(length, tile, overlap)
+    if n == 1:
         return [0]
-    n = math.ceil((length - overlap) / (tile - overlap))
-    n = max(n, 2)
     return [int(round(i * (length - tile) / (n - 1))) for i in range(n)]
 
 

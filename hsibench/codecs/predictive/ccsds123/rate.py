@@ -5,9 +5,9 @@ the rate drops by roughly log2((2a + 3) / (2a + 1)) bits per sample, far more th
 a.  So the search runs in two stages, both on the real coder's exact byte counts:
 
 1. the smallest uniform limit a whose stream fits;
-2. if that stream fills less than 97 % of the budget, the standard's band-dependent limits
+2. if that stream fills less than 99.5 % of the budget, the standard's band-dependent limits
    close the gap: the first j bands get a − 1, the others a, and j is searched for a stream
-   that fits and fills 97 % (the table of limits costs N_Z·D_A header bits, counted).
+   that fits and fills 99.5 % (the table of limits costs N_Z·D_A header bits, counted).
 
 Each stage is an interpolation search with a bisection safeguard.  Stage 1 interpolates in
 log2(2a + 1), in which the rate of a uniform quantiser of step 2a + 1 is close to linear
@@ -20,8 +20,8 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-TOLERANCE = 0.97  # accept a stream once it fills this share of the budget
-_AIM = 0.985  # stage 2 aims between the tolerance and the budget
+TOLERANCE = 0.995  # accept a stream once it fills this share of the budget (equal-bytes comparisons need it)
+_AIM = 0.9975  # stage 2 aims between the tolerance and the budget
 _INTERPOLATIONS = 6  # then plain bisection, so every search ends
 
 

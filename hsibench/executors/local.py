@@ -1,51 +1,22 @@
-"""Executors: where tasks run.  The driver hands them tasks and gets back (record, stream bytes).
+"""The local executor: this process, plus ``jobs - 1`` spawned worker processes for CPU codecs.
 
-Every executor calls ``deliver(task, record, data)`` in the driver's process once per task, as
-tasks finish; the driver alone writes records and streams.  A task whose worker died is
-delivered as a failed record, never lost and never raised.
-
-* :class:`LocalExecutor` — this process, plus ``jobs - 1`` spawned worker processes for codecs
-  that run on the CPU (GPU-capable codecs stay in this process).  The default.
+Codecs that may use a GPU (a ``device`` parameter not set to ``cpu``) stay in this process, so
+one machine never trains two networks on one GPU at once.  Scenes are sent once to each worker
+(its initializer), tasks without their cube.  The default executor.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from abc import ABC, abstractmethod
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import replace
-from typing import Callable, Sequence
+from typing import Sequence
 
-from . import datasets
-from .errors import InvalidParameterError
-from .tasks import Task, base_record, execute, failure
-
-Deliver = Callable[[Task, dict, "bytes | None"], None]
-
-
-class Executor(ABC):
-    """Runs tasks and delivers each task's record and stream bytes to the driver."""
-
-    name: str = ""
-
-    @abstractmethod
-    def run(self, tasks: Sequence[Task], deliver: Deliver, *, warmup: bool = True,
-            status: Callable[[str], None] | None = None) -> None:
-        """Run every task; call ``deliver`` in this process for each as it finishes."""
-
-
-def worker_failure(task: Task, exc: BaseException) -> dict:
-    """The record of a task whose worker process died (crash, out of memory, killed)."""
-    rec = base_record(task)
-    rec.update(failure(exc))
-    rec["error"]["message"] = f"worker process failed: {rec['error']['message']}"
-    return rec
-
-
-# --------------------------------------------------------------------------------------------
-# Local: this process and a pool of spawned worker processes
-# --------------------------------------------------------------------------------------------
+from .. import datasets
+from ..errors import InvalidParameterError
+from ..tasks import Task, execute
+from .base import Deliver, Executor, Status, distinct_scenes, label, worker_failure
 
 _WORKER_SCENES: dict[int, datasets.Scene] = {}
 
@@ -78,7 +49,7 @@ class LocalExecutor(Executor):
         self.jobs = int(jobs)
 
     def run(self, tasks: Sequence[Task], deliver: Deliver, *, warmup: bool = True,
-            status: Callable[[str], None] | None = None) -> None:
+            status: Status | None = None) -> None:
         status = status or (lambda _: None)
         pooled = [t for t in tasks if not t.main_process] if self.jobs > 1 else []
         local = [t for t in tasks if t.main_process] if self.jobs > 1 else list(tasks)
@@ -90,11 +61,8 @@ class LocalExecutor(Executor):
         self._run_pooled(pooled, local, deliver, warmup, status)
 
     def _run_pooled(self, pooled: list[Task], local: list[Task], deliver: Deliver, warmup: bool,
-                    status: Callable[[str], None]) -> None:
-        scenes: list[datasets.Scene] = []
-        for t in pooled:
-            if not any(s is t.scene for s in scenes):
-                scenes.append(t.scene)
+                    status: Status) -> None:
+        scenes = distinct_scenes(pooled)
         ids = {id(s): i for i, s in enumerate(scenes)}
         ctx = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(pooled)), mp_context=ctx,
@@ -131,20 +99,3 @@ class LocalExecutor(Executor):
             for fut, task in list(futures.items()):  # interrupted: keep what the workers had finished
                 if fut.done() and not fut.cancelled() and fut.exception() is None:
                     deliver(task, *fut.result())
-
-
-def label(task: Task) -> str:
-    """A task in a few words, for the progress bar."""
-    return f"{task.scene.name} {task.spec} @ {task.rate:g} bpppb seed {task.seed}"
-
-
-EXECUTORS = {"local": LocalExecutor}
-
-
-def make(name: str, **options) -> Executor:
-    """The executor called ``name`` (``local``), configured with ``options``."""
-    try:
-        cls = EXECUTORS[name]
-    except KeyError:
-        raise InvalidParameterError(f"unknown executor {name!r}; available: {', '.join(EXECUTORS)}") from None
-    return cls(**options)
