@@ -4,8 +4,9 @@
 ``policies`` (their :mod:`.schedule`-style module with a ``policy(config, device)`` function)
 and get: the common training parameters (:func:`training_params`), ``device=auto`` resolved,
 ``resolved()`` for the runner's task key, the constant-cube stream, the [-1, 1] scaling of the
-cube and back, the checks every decoder starts with (header a mapping, format, value range, at
-most ``MAX_VOXELS`` voxels), and the part of ``info`` every trained
+cube and back, the checks every decoder starts with (no secrets, header a JSON object, format,
+a finite value range, read through :mod:`..fields`; the voxel limit is the base class's), and the
+part of ``info`` every trained
 codec records (schedule, epochs run, time-budget stop, the PSNR a decoder gets).  No torch here.
 """
 
@@ -18,11 +19,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...errors import CorruptDataError, InvalidParameterError, InvalidRateError
+from .. import fields as F
 from ..base import Codec, Header, Param, budget_bytes
 from .runtime import training_device
-
-
-MAX_VOXELS = 2**31  # decoders allocate and compute per voxel: streams announcing more are refused
 
 
 def _positive(v: Any) -> bool:
@@ -135,19 +134,11 @@ class TrainedCodec(Codec):
             raise InvalidParameterError(f"{self.name} decode takes no secrets; got {', '.join(sorted(secrets))}")
         hp = header.params
         if not isinstance(hp, dict):
-            raise CorruptDataError(f"{self.name} stream header parameters are not a mapping")
-        if header.shape[0] * header.shape[1] * header.shape[2] > MAX_VOXELS:
-            raise CorruptDataError(f"{self.name} stream announces {'x'.join(map(str, header.shape))} voxels, above the "
-                                   f"decoders' limit of {MAX_VOXELS}")
-        if hp.get("v") != self.stream_format:
+            raise CorruptDataError(f"the {self.name} stream's parameters are not a JSON object")
+        if not (F.is_int(hp.get("v")) and hp["v"] == self.stream_format):
             raise CorruptDataError(f"{self.name} stream format {hp.get('v')!r} is not supported "
                                    f"(this hsibench reads {self.stream_format})")
-        try:
-            lo, hi = float(hp["min"]), float(hp["max"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptDataError(f"{self.name} stream header has no valid value range ({exc!r})") from None
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
-            raise CorruptDataError(f"{self.name} stream has an invalid value range")
+        lo, hi = F.read_range(F.read_number(hp, "min", self.name), F.read_number(hp, "max", self.name), self.name)
         if lo == hi and payload:
             raise CorruptDataError(f"a constant {self.name} stream must have no payload")
         return lo, hi

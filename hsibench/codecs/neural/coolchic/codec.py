@@ -46,7 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from ....errors import CorruptDataError, HsibenchError, InvalidParameterError, InvalidRateError
+from ....errors import CorruptDataError, InvalidParameterError, InvalidRateError
+from ... import fields as F
 from ...base import Header, Param, register
 from ...transform.pca import klt
 from .. import storage
@@ -69,7 +70,7 @@ class CoolChicCodec(TrainedCodec):
     """COOL-CHIC/C3-style latent grids + ARM + synthesis + spectral basis, overfitted to one cube."""
 
     name = "coolchic"
-    revision = 1  # bump when the bytes or quality for the same inputs change (tests/test_golden.py)
+    revision = 2  # bump when the bytes or quality for the same inputs change (tests/test_golden.py); 2: pca revision 2 starts it
     policies = schedule
     summary = "COOL-CHIC/C3-style overfitted latent grids, fixed-point ARM entropy model, synthesis and spectral basis"
     params = {
@@ -237,21 +238,15 @@ class CoolChicCodec(TrainedCodec):
         return entropy.FixedArm.from_float(q["arm1"], f["arm1_b"], q["arm2"], f["arm2_b"], q["arm3"], f["arm3_b"])
 
     # -- decode ----------------------------------------------------------------------------------
-    def _decode(self, header: Header, payload: bytes, **secrets: Any) -> np.ndarray:
+    def _decode(self, header: Header, payload: bytes, *, max_voxels: int, **secrets: Any) -> np.ndarray:
         lo, hi = self._value_range(header, payload, secrets)
         if lo == hi:
             return np.full(header.shape, lo, dtype=np.float32)
         hp = header.params
         rows, cols, bands = header.shape
-        try:
-            st = Structure(int(hp["k"]), int(hp["levels"]), int(hp["hidden"]), int(hp["arm"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, HsibenchError):
-                raise
-            raise CorruptDataError(f"coolchic stream header is incomplete or malformed ({exc!r})") from None
-        if not (1 <= st.k <= min(MAX_K, bands) and 1 <= st.levels <= max_levels(rows, cols)
-                and 0 <= st.hidden <= MAX_HIDDEN and 1 <= st.arm <= MAX_ARM):
-            raise CorruptDataError("coolchic stream describes an impossible network")
+        st = Structure(F.read_int(hp, "k", "coolchic", 1, min(MAX_K, bands)),
+                       F.read_int(hp, "levels", "coolchic", 1, max_levels(rows, cols)),
+                       F.read_int(hp, "hidden", "coolchic", 0, MAX_HIDDEN), F.read_int(hp, "arm", "coolchic", 1, MAX_ARM))
         qspecs, fspecs = layout(st, bands)
         pos = 0
 

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from ....errors import CorruptDataError, HsibenchError, InvalidRateError
+from ....errors import InvalidRateError
+from ... import fields as F
 from ...base import Header, Param, register
 from .. import storage
 from ..runtime import require_torch, torch_threads
@@ -124,23 +125,16 @@ class SirenCodec(TrainedCodec):
         return data
 
     # -- decode ----------------------------------------------------------------------------------
-    def _decode(self, header: Header, payload: bytes, **secrets: Any) -> np.ndarray:
+    def _decode(self, header: Header, payload: bytes, *, max_voxels: int, **secrets: Any) -> np.ndarray:
         lo, hi = self._value_range(header, payload, secrets)
         if lo == hi:
             return np.full(header.shape, lo, dtype=np.float32)
         hp = header.params
         rows, cols, bands = header.shape
-        try:
-            st = Structure(int(hp["depth"]), int(hp["width"]), str(hp["weights"]))
-            omega0 = float(hp["omega0"])
-            qmax = int(hp.get("qmax", 127))
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, HsibenchError):
-                raise
-            raise CorruptDataError(f"siren stream header is incomplete or malformed ({exc!r})") from None
-        if not (1 <= st.depth <= MAX_DEPTH and 1 <= st.width <= MAX_WIDTH and st.weights in PRECISIONS
-                and 0 < omega0 <= MAX_OMEGA and 1 <= qmax <= 127):
-            raise CorruptDataError("siren stream describes an impossible network")
+        st = Structure(F.read_int(hp, "depth", "siren", 1, MAX_DEPTH), F.read_int(hp, "width", "siren", 1, MAX_WIDTH),
+                       F.read_choice(hp, "weights", "siren", PRECISIONS))
+        omega0 = float(F.read_number(hp, "omega0", "siren", 0.0, MAX_OMEGA, positive=True))
+        qmax = F.read_int(hp, "qmax", "siren", 1, 127, default=127)
         params = storage.decode(payload, layout(st, bands), st.weights, qmax)  # checks every length first
         require_torch(self.name)
         from .train import render
