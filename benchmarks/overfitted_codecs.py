@@ -10,14 +10,18 @@ schedule on a machine without CUDA), decodes from the bytes, and prints one mark
 cube: achieved bpppb, PSNR (``hsibench.metrics.psnr`` with ``data_range = max - min``), encode
 and decode seconds, and what the trained codecs chose (structure, main epochs, † when a time
 budget stopped training).  Every result is also appended to ``--out`` (JSON lines; rows already
-there are not run again, so an interrupted run resumes).  Times are wall clock on this machine,
-as loaded as it is: the numbers say nothing about other machines.
+there are not run again, so an interrupted run resumes), with the hsibench commit, the UTC time
+and the 1-minute load average when the row started.  Times are wall clock on this machine, as
+loaded as it is: the numbers say nothing about other machines (and the trained codecs' time
+budgets are wall clock too, so a loaded machine also trains them less).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import time
 from pathlib import Path
 
@@ -25,6 +29,7 @@ import numpy as np
 
 from _common import SHARED_DATA, psnr
 from hsibench import codecs
+from hsibench.environment import git_commit
 
 CUBES = ["jasper_ridge", "indian_pines_sub85x70", "paviaU_sub50x50"]
 TRAINED = {"siren", "coolchic", "gnn"}
@@ -123,7 +128,9 @@ def main() -> None:
             for rate in rates:
                 key = (name, codec, rate)
                 if key not in done:
-                    row = {"cube": name, "codec": codec, "spec": spec, "rate": rate, **run_one(cube, spec, rate)}
+                    meta = {"commit": git_commit(), "utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                            "load1": round(os.getloadavg()[0], 2)}
+                    row = {"cube": name, "codec": codec, "spec": spec, "rate": rate, **run_one(cube, spec, rate), **meta}
                     with out.open("a") as fh:
                         fh.write(json.dumps(row) + "\n")
                     done[key] = row
