@@ -14,7 +14,7 @@ from hsibench.codecs.base import pack, unpack
 from hsibench.codecs.neural.coolchic import entropy as E
 from hsibench.codecs.neural.coolchic import schedule as S
 from hsibench.codecs.neural.coolchic.structure import Structure, grid_shapes, latent_count, layout, max_levels
-from hsibench.errors import CorruptDataError, InvalidParameterError
+from hsibench.errors import CorruptDataError, InvalidParameterError, StreamLimitError
 
 from .conftest import make_cube, psnr_of
 
@@ -164,6 +164,19 @@ def test_bad_streams_with_valid_checksums_are_rejected(streams):
     n = struct.unpack("<I", body[:4])[0]
     with pytest.raises(CorruptDataError):
         dec.decode(repack(data, payload=struct.pack("<I", n + 10**6) + body[4:]))
+
+
+def test_the_synthesis_stays_within_the_voxel_limit(streams):
+    """Every upsampled grid is held at once: (levels x k + 2 x hidden) maps of rows x cols, bounded by max_voxels."""
+    cube, _, out = streams
+    data = out[2.0]
+    hp = unpack(data)[0].params
+    rows, cols, _ = cube.shape
+    need = (hp["levels"] * hp["k"] + 2 * hp["hidden"]) * rows * cols
+    assert need > cube.size  # so the synthesis check, not the output's, is what refuses it
+    with pytest.raises(StreamLimitError, match="upsampled grids"):
+        codecs.get("coolchic").decode(data, max_voxels=need - 1)
+    assert codecs.get("coolchic").decode(data, max_voxels=max(need, cube.size)).shape == cube.shape
 
 
 def test_constant_cube_and_parameter_errors():

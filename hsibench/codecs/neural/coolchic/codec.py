@@ -48,6 +48,7 @@ import numpy as np
 
 from ....errors import CorruptDataError, InvalidParameterError, InvalidRateError
 from ... import fields as F
+from ... import limits
 from ...base import Header, Param, register
 from ...transform.pca import klt
 from .. import storage
@@ -247,6 +248,10 @@ class CoolChicCodec(TrainedCodec):
         st = Structure(F.read_int(hp, "k", "coolchic", 1, min(MAX_K, bands)),
                        F.read_int(hp, "levels", "coolchic", 1, max_levels(rows, cols)),
                        F.read_int(hp, "hidden", "coolchic", 0, MAX_HIDDEN), F.read_int(hp, "arm", "coolchic", 1, MAX_ARM))
+        # the synthesis holds every grid upsampled to full resolution (and the MLP's hidden maps) at once
+        limits.check_voxels((st.levels * st.k + 2 * st.hidden) * rows * cols, max_voxels,
+                            f"the synthesis' {st.levels} x {st.k} upsampled grids (+ {st.hidden}-wide MLP maps) of "
+                            f"{rows}x{cols}")
         qspecs, fspecs = layout(st, bands)
         pos = 0
 
