@@ -34,10 +34,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pywt
 
+from ..._lazy import lazy_module
 from ...errors import InvalidParameterError
-from . import _dwt_kernels as _K
+
+# loaded on first use, not when the codecs are imported (hsibench._lazy)
+pywt = lazy_module("pywt")
+_K = lazy_module("hsibench.codecs.wavelet._dwt_kernels")
 
 __all__ = [
     "KINDS", "Layout", "analysis_filters", "choose_levels", "forward", "forward_inplace", "inverse", "transform_params",

@@ -27,15 +27,18 @@ import math
 
 import numpy as np
 
+from ..._lazy import lazy_module
 from ...errors import CorruptDataError, InvalidCubeError, InvalidParameterError, InvalidRateError
-from .. import _bits as B
 from .. import fields as F
-from . import _speck_coder as SC
-from . import _speck_kernels as K
-from .. import _bits_local as BL
 from . import dwt as W
-from . import _dwt_kernels as WK
 from ..base import Codec, Header, Param, budget_bytes, register
+
+# numba kernels: loaded when first coding (hsibench._lazy)
+B = lazy_module("hsibench.codecs._bits")
+BL = lazy_module("hsibench.codecs._bits_local")
+K = lazy_module("hsibench.codecs.wavelet._speck_kernels")
+SC = lazy_module("hsibench.codecs.wavelet._speck_coder")
+WK = lazy_module("hsibench.codecs.wavelet._dwt_kernels")
 
 # bounds on the stored scale exponent floor(log2(max |coefficient|)): float64 coefficients reach down to
 # 2**-1074; cubes within the float32 range (validate_cube) transform to well below 2**400, and
