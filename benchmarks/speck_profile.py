@@ -1,6 +1,6 @@
 """Per-stage CPU seconds of speck's encoder and decoder (issue 15's profile).
 
-    python benchmarks/speck_profile.py [CUBE] [--bpppb 1] [--repeat 5] [--spec speck]
+    python benchmarks/speck_profile.py [CUBE] [--bpppb 1] [--repeat 5] [--spec speck] [--threads N]
 
 CUBE is a path (.npy) or an hsibench dataset spec; default ../shared/data/jasper_ridge.npy.
 Runs the stages of ``Speck._encode`` / ``_decode`` one by one (the same calls, in the same
@@ -122,7 +122,12 @@ def main() -> None:
     ap.add_argument("--bpppb", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--spec", default="speck")
+    ap.add_argument("--threads", type=int, default=None, help="numba threads (default: numba's, every core)")
     args = ap.parse_args()
+    if args.threads:
+        import numba
+
+        numba.set_num_threads(args.threads)
     cube = np.load(args.cube) if args.cube.endswith(".npy") else datasets.load(args.cube).cube
     codec = codecs.get(args.spec)
     ref = codec.encode(cube, bpppb=args.bpppb)  # warm-up: compiles or loads the kernels
@@ -137,7 +142,10 @@ def main() -> None:
             for k, v in stages.items():
                 old = best[side].get(k)
                 best[side][k] = v if old is None else (min(old[0], v[0]), min(old[1], v[1]))
-    print(f"{args.spec} on {Path(args.cube).stem} {cube.shape} at {args.bpppb:g} bpppb, best of {args.repeat}")
+    import numba
+
+    print(f"{args.spec} on {Path(args.cube).stem} {cube.shape} at {args.bpppb:g} bpppb, best of {args.repeat}, "
+          f"{numba.get_num_threads()} numba thread(s), load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     for side, stages in best.items():
         tc, tw = sum(v[0] for v in stages.values()), sum(v[1] for v in stages.values())
         print(f"| {side} stage | CPU s | wall s | share of CPU |\n|---|---|---|---|")

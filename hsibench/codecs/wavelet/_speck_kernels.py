@@ -18,7 +18,7 @@ coordinates at its level, bit-packed with the widths in ``pk`` (see :func:`build
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ...errors import InvalidCubeError
 from .. import _bits as B
@@ -119,59 +119,88 @@ def build_tables(boxes, kind: str = "packet") -> dict:
 # ------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def max_abs(a):
-    """Largest |a| of a C-contiguous array, without a temporary."""
-    m = 0.0
+    """Largest |a| of a C-contiguous array, without a temporary (chunks shared among threads;
+    a maximum does not depend on the order)."""
     flat = a.ravel()
-    for i in range(flat.shape[0]):
-        v = abs(flat[i])
-        if v > m:
-            m = v
-    return m
+    n = flat.shape[0]
+    nchunk = 64
+    part = np.zeros(nchunk, dtype=np.float64)
+    for c in prange(nchunk):
+        m = 0.0
+        for i in range(c * n // nchunk, (c + 1) * n // nchunk):
+            v = abs(flat[i])
+            if v > m:
+                m = v
+        part[c] = m
+    return part.max()
 
 
 @njit(cache=True)
+def plane_table(boxes):
+    """One row ``(subband, z, flat offset)`` per z-plane of every subband box, in subband-major
+    order: the independent work items of :func:`quantise` and :func:`scatter`."""
+    total = 0
+    for s in range(boxes.shape[0]):
+        total += boxes[s, 1] - boxes[s, 0]
+    out = np.empty((total, 3), dtype=np.int64)
+    i = 0
+    p = 0
+    for s in range(boxes.shape[0]):
+        plane = (boxes[s, 3] - boxes[s, 2]) * (boxes[s, 5] - boxes[s, 4])
+        for z in range(boxes[s, 0], boxes[s, 1]):
+            out[i, 0] = s
+            out[i, 1] = z
+            out[i, 2] = p
+            p += plane
+            i += 1
+    return out
+
+
+@njit(cache=True, parallel=True)
 def quantise(a, boxes, scale1, scale2, q, sgn, msb):
     """Fill subband-major ``q = floor(|a| scale1 scale2)`` (int32), sign (1 = negative), msb (-1 for 0).
 
     The scale comes in two powers of two so that it can exceed the float64 range (tiny data).
+    Planes of the subband boxes are shared among numba's threads (each writes its own range).
     """
-    p = 0
-    for s in range(boxes.shape[0]):
-        for z in range(boxes[s, 0], boxes[s, 1]):
-            for y in range(boxes[s, 2], boxes[s, 3]):
-                for x in range(boxes[s, 4], boxes[s, 5]):
-                    v = (a[z, y, x] * scale1) * scale2
-                    neg = v < 0
-                    if neg:
-                        v = -v
-                    iv = np.int64(v)
-                    if iv > 2147483647:
-                        iv = 2147483647
-                    q[p] = iv
-                    sgn[p] = 1 if neg else 0
-                    msb[p] = B.bit_length(iv) - 1  # -1 for zero
-                    p += 1
+    planes = plane_table(boxes)
+    for i in prange(planes.shape[0]):
+        s, z, p = planes[i, 0], planes[i, 1], planes[i, 2]
+        for y in range(boxes[s, 2], boxes[s, 3]):
+            for x in range(boxes[s, 4], boxes[s, 5]):
+                v = (a[z, y, x] * scale1) * scale2
+                neg = v < 0
+                if neg:
+                    v = -v
+                iv = np.int64(v)
+                if iv > 2147483647:
+                    iv = 2147483647
+                q[p] = iv
+                sgn[p] = 1 if neg else 0
+                msb[p] = B.bit_length(iv) - 1  # -1 for zero
+                p += 1
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def scatter(rec, sig, boxes, step1, step2, out):
-    """Write decoded magnitudes ``rec`` (half steps; signs in ``sig``) back into the 3-D coefficient array."""
-    p = 0
+    """Write decoded magnitudes ``rec`` (half steps; signs in ``sig``) back into the 3-D coefficient
+    array; planes of the subband boxes are shared among numba's threads."""
     f = 0.5 * step1
-    for s in range(boxes.shape[0]):
-        for z in range(boxes[s, 0], boxes[s, 1]):
-            for y in range(boxes[s, 2], boxes[s, 3]):
-                for x in range(boxes[s, 4], boxes[s, 5]):
-                    st = sig[p]
-                    if st == 0:
-                        out[z, y, x] = 0.0
-                    elif st == 1:
-                        out[z, y, x] = (rec[p] * f) * step2
-                    else:
-                        out[z, y, x] = -((rec[p] * f) * step2)  # (negating the uint32 first would wrap)
-                    p += 1
+    planes = plane_table(boxes)
+    for i in prange(planes.shape[0]):
+        s, z, p = planes[i, 0], planes[i, 1], planes[i, 2]
+        for y in range(boxes[s, 2], boxes[s, 3]):
+            for x in range(boxes[s, 4], boxes[s, 5]):
+                st = sig[p]
+                if st == 0:
+                    out[z, y, x] = 0.0
+                elif st == 1:
+                    out[z, y, x] = (rec[p] * f) * step2
+                else:
+                    out[z, y, x] = -((rec[p] * f) * step2)  # (negating the uint32 first would wrap)
+                p += 1
 
 
 @njit(cache=True)

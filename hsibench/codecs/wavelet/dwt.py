@@ -233,7 +233,7 @@ def _along(arr: np.ndarray, box, axis: int, fn) -> None:
 def _level(a: np.ndarray, nb: int, nr: int, nc: int, axis: int, inverse: bool, impl: str) -> None:
     """One lifting level along ``axis`` of the corner box ``a[:nb, :nr, :nc]``."""
     if impl == "numba":
-        _K.lift_axis(a, nb, nr, nc, axis, inverse)
+        _K.lift_axis(a, nb, nr, nc, axis, inverse, _K.threads())
     elif impl == "numpy":
         _along(a, (0, nb, 0, nr, 0, nc), axis, _lift_inv0 if inverse else _lift_fwd0)
     else:
