@@ -32,10 +32,15 @@ from ._speck_contexts import N_MODELS  # noqa: F401  (re-exported for the codec)
 
 
 def _ceil_log2(d: int) -> int:
-    k = 0
-    while (1 << k) < d:
-        k += 1
-    return k
+    return max(int(d) - 1, 0).bit_length()
+
+
+def _as_tuples(boxes) -> list[tuple[int, ...]]:
+    """The boxes as tuples of Python ints: the table builders below index them thousands of
+    times, which costs ~20x more on numpy rows and scalars."""
+    if isinstance(boxes, list) and all(type(b) is tuple and all(type(v) is int for v in b) for b in boxes):
+        return boxes
+    return [tuple(int(v) for v in b) for b in boxes]
 
 
 def parent_subbands(boxes, kind: str) -> np.ndarray:
@@ -43,7 +48,8 @@ def parent_subbands(boxes, kind: str) -> np.ndarray:
     the same place.  Packet: the same spatial subband one spectral level coarser, and in the
     lowest spectral band the same orientation one spatial level coarser; dyadic: the same
     orientation one level coarser.  (The subband holding the box start halved.)"""
-    par = np.full(len(boxes), -1, dtype=np.int64)
+    boxes = _as_tuples(boxes)
+    par = [-1] * len(boxes)
     for i, b in enumerate(boxes):
         if kind == "packet":
             p = (b[0] // 2, b[2], b[4]) if b[0] > 0 else (0, b[2] // 2, b[4] // 2)
@@ -53,12 +59,13 @@ def parent_subbands(boxes, kind: str) -> np.ndarray:
             if j != i and c[0] <= p[0] < c[1] and c[2] <= p[1] < c[3] and c[4] <= p[2] < c[5]:
                 par[i] = j
                 break
-    return par
+    return np.array(par, dtype=np.int64)
 
 
 def sign_classes(boxes) -> np.ndarray:
     """Sign-context class of each subband: spectral position (rank of its first band, up to 5)
     x spatially low or high: 12 classes."""
+    boxes = _as_tuples(boxes)
     z_starts = sorted({b[0] for b in boxes})
     return np.array([min(z_starts.index(b[0]), 5) * 2 + (1 if (b[2] > 0 or b[4] > 0) else 0) for b in boxes],
                     dtype=np.int64)
@@ -68,49 +75,52 @@ def _context_table(boxes, dims, kind, cls) -> np.ndarray:
     """Per subband: class, parent, sign class, and the shifts (0 or 1) that map a coefficient's
     (z, y, x) to its parent's (the parent is as long or about half as long on each axis)."""
     par = parent_subbands(boxes, kind)
-    shifts = np.zeros((len(boxes), 3), dtype=np.int64)
-    for i, p in enumerate(par):
-        if p >= 0:
-            shifts[i] = [1 if dims[p, a] < dims[i, a] else 0 for a in range(3)]
-    return np.column_stack([cls, par, sign_classes(boxes), shifts]).astype(np.int64)
+    d = dims.tolist()
+    shifts = [[1 if d[p][a] < d[i][a] else 0 for a in range(3)] if p >= 0 else [0, 0, 0]
+              for i, p in enumerate(par.tolist())]
+    return np.column_stack([cls, par, sign_classes(boxes), np.array(shifts, dtype=np.int64).reshape(-1, 3)]
+                           ).astype(np.int64)
 
 
 def build_tables(boxes, kind: str = "packet") -> dict:
-    """Geometry tables of the octrees over the subbands ``boxes`` (z0, z1, y0, y1, x0, x1)."""
+    """Geometry tables of the octrees over the subbands ``boxes`` (z0, z1, y0, y1, x0, x1).
+
+    Built with Python ints and lists, then converted (a few hundred table entries: numpy
+    element access would make this a noticeable share of a small cube's coding time)."""
+    boxes = _as_tuples(boxes)
     nsb = len(boxes)
-    dims = np.array([[b[1] - b[0], b[3] - b[2], b[5] - b[4]] for b in boxes], dtype=np.int64)
+    dl = [(b[1] - b[0], b[3] - b[2], b[5] - b[4]) for b in boxes]
+    dims = np.array(dl, dtype=np.int64).reshape(-1, 3)
     sb_off = np.zeros(nsb + 1, dtype=np.int64)
-    sb_off[1:] = np.cumsum(dims.prod(axis=1))
-    sb_k = np.zeros((nsb, 4), dtype=np.int64)
-    for s in range(nsb):
-        for a in range(3):
-            sb_k[s, a] = _ceil_log2(int(dims[s, a]))
-        sb_k[s, 3] = sb_k[s, :3].max()
-    kmax = int(sb_k[:, 3].max()) if nsb else 0
-    lvl_dim = np.ones((nsb, kmax + 1, 3), dtype=np.int64)
-    pyr_off = np.full((nsb, kmax + 1), -1, dtype=np.int64)
-    lvl_count = np.zeros(kmax + 1, dtype=np.int64)
+    sb_off[1:] = np.cumsum([dz * dy * dx for dz, dy, dx in dl])
+    kl = [[_ceil_log2(d) for d in dd] for dd in dl]
+    sb_k = np.array([k + [max(k)] for k in kl], dtype=np.int64).reshape(-1, 4)
+    kmax = max((max(k) for k in kl), default=0)
+    lvl_dim = [[[1, 1, 1] for _ in range(kmax + 1)] for _ in range(nsb)]
+    pyr_off = [[-1] * (kmax + 1) for _ in range(nsb)]
+    lvl_count = [0] * (kmax + 1)
     total = 0
     for s in range(nsb):
-        for k in range(int(sb_k[s, 3]) + 1):
-            for a in range(3):
-                sh = min(k, int(sb_k[s, a]))
-                lvl_dim[s, k, a] = -(-int(dims[s, a]) // (1 << sh))
-            cnt = int(lvl_dim[s, k].prod())
+        for k in range(max(kl[s]) + 1):
+            ld = [-(-dl[s][a] // (1 << min(k, kl[s][a]))) for a in range(3)]
+            lvl_dim[s][k] = ld
+            cnt = ld[0] * ld[1] * ld[2]
             lvl_count[k] += cnt
             if k >= 1:
-                pyr_off[s, k] = total
+                pyr_off[s][k] = total
                 total += cnt
     cls = np.array([(2 if b[0] > 0 else 0) + (1 if (b[2] > 0 or b[4] > 0) else 0) for b in boxes], dtype=np.int64)
     # bit widths of x, y, z in a list entry, then masks; the subband index takes the rest
-    widths = [max(1, int(dims[:, a].max() - 1).bit_length()) for a in (2, 1, 0)]
+    widths = [max(1, (max(d[a] for d in dl) - 1).bit_length()) for a in (2, 1, 0)]
     if sum(widths) + max(1, (nsb - 1).bit_length()) > 62:
         raise InvalidCubeError(f"a cube this large ({dims[:, 0].max()} x {dims[:, 1].max()} x "
                                f"{dims[:, 2].max()} subbands) exceeds the 62-bit set addresses of speck")
     pk = np.array(widths + [(1 << w) - 1 for w in widths], dtype=np.int64)
     return dict(
-        pk=pk, sb_ctx=_context_table(boxes, dims, kind, cls), sb_off=sb_off, sb_dim=dims, sb_k=sb_k, lvl_dim=lvl_dim, pyr_off=pyr_off,
-        lvl_count=lvl_count, pyr_size=total, kmax=kmax,
+        pk=pk, sb_ctx=_context_table(boxes, dims, kind, cls), sb_off=sb_off, sb_dim=dims, sb_k=sb_k,
+        lvl_dim=np.array(lvl_dim, dtype=np.int64).reshape(nsb, kmax + 1, 3),
+        pyr_off=np.array(pyr_off, dtype=np.int64).reshape(nsb, kmax + 1),
+        lvl_count=np.array(lvl_count, dtype=np.int64), pyr_size=total, kmax=kmax,
     )
 
 
