@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import uniform_filter
 
 from .errors import InvalidCubeError
 
@@ -117,6 +116,8 @@ def ssim(x: np.ndarray, y: np.ndarray, *, data_range: float, win_size: int = 7) 
     Same definition as scikit-image's default (7x7 uniform window, sample covariance,
     K1 = 0.01, K2 = 0.03, border of (win_size - 1) / 2 excluded), computed here independently.
     """
+    from scipy.ndimage import uniform_filter  # (imported here: scipy costs ~0.5 s at start-up)
+
     x, y = _pair(x, y)
     if min(x.shape[0], x.shape[1]) < win_size:
         raise InvalidCubeError(f"SSIM needs at least {win_size}x{win_size} pixels; got {x.shape[:2]}")
