@@ -54,7 +54,9 @@ from ...transform.pca import klt
 from .. import storage
 from ..runtime import require_torch, torch_threads
 from ..trained import TrainedCodec, training_params
-from . import entropy, schedule
+from ...._lazy import lazy_module
+from . import schedule
+from .constants import MAX_EXPONENT, MAX_LATENT, SKIP
 from .structure import MAX_ARM, MAX_HIDDEN, MAX_K, MAX_LEVELS, Structure, grid_shapes, latent_count, layout, max_levels
 
 INT8_BITS = 7.8  # estimate of a range-coded 8-bit weight's bits, for the rate budget before training
@@ -62,6 +64,7 @@ RATE_MARGIN = 0.98  # the latents aim at this share of the bytes the network lea
 TAU_ITERS = 6
 FILL_MAX_LOG2, FILL_ITERS, FILL_ENOUGH = 2.0, 8, 0.995  # filling the budget: scale latents by up to 4
 MAX_SCALE_STEPS = 24
+entropy = lazy_module("hsibench.codecs.neural.coolchic.entropy")  # numba: loaded when first coding
 LATENTS_PER_BYTE = 22000  # a valid latent stream codes at most ~22 700 latents per byte (decisions cost >= 2^-12 nats)
 SMALL_BUDGET = 4096  # bytes: below, the ARM is 8 wide by default, else 16
 
@@ -187,9 +190,9 @@ class CoolChicCodec(TrainedCodec):
             grids = []
             for y in result.latents:
                 y = y.astype(np.float64) * scale
-                grids.append(np.clip(np.sign(y) * np.floor(np.abs(y) + tau), -entropy.MAX_LATENT, entropy.MAX_LATENT)
+                grids.append(np.clip(np.sign(y) * np.floor(np.abs(y) + tau), -MAX_LATENT, MAX_LATENT)
                              .astype(np.int64))
-            exps = np.where(_all_zero(grids), entropy.SKIP, result.exps if scale == 1.0 else _exponents(grids))
+            exps = np.where(_all_zero(grids), SKIP, result.exps if scale == 1.0 else _exponents(grids))
             lat = entropy.encode_latents(grids, exps, arm)
             payload = b"".join([struct.pack("<I", len(qsec)), qsec, struct.pack("<I", len(fsec)), fsec,
                                 _pack_nibbles(exps.reshape(-1)), lat])
@@ -291,7 +294,7 @@ def _render(grids, qt, ft, st, qspecs, fspecs, rows, cols, lo, hi) -> np.ndarray
 
 def _exponents(grids: list[np.ndarray]) -> np.ndarray:
     """numpy twin of ``train.exponents`` for integer grids."""
-    return np.stack([np.clip(np.round(np.log2(np.abs(g).mean(axis=(1, 2)) + 1.0)), 0, entropy.MAX_EXPONENT)
+    return np.stack([np.clip(np.round(np.log2(np.abs(g).mean(axis=(1, 2)) + 1.0)), 0, MAX_EXPONENT)
                      for g in grids]).astype(np.int64)
 
 

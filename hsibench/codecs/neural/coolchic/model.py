@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .entropy import LN2_Q, LS_MAX, LS_MIN, OFFSETS, SKIP
+from .constants import LN2_Q, LS_MAX, LS_MIN, OFFSETS, SKIP
 from .structure import Structure
 
 PROB_FLOOR = 2.0**-16

@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from ..storage import TensorSpec
-from .entropy import N_CTX
+from .constants import N_CTX
 
 MAX_K = 64
 MAX_LEVELS = 7

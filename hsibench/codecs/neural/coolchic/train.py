@@ -32,7 +32,7 @@ import torch
 
 from ..quant import fake_store
 from ..runtime import progress_bar
-from .entropy import MAX_EXPONENT, MAX_LATENT, SKIP
+from .constants import MAX_EXPONENT, MAX_LATENT, SKIP
 from .model import arm_bits, synthesise
 from .schedule import FINETUNE_LR_FACTOR, LR_RATIOS, TrainConfig
 from .structure import Structure, grid_shapes, layout
