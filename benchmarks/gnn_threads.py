@@ -4,8 +4,8 @@
 
 For a range of structures (channels 2..64, blocks 4) on one cube, times training steps
 (forward, loss, backward, Adam) of the paper's generator with each thread count, and prints
-ms per step with the MACs per step that ``schedule.SMALL_STEP_MACS`` compares against (below
-it, the GNN trains single-threaded by default).  Run it on an idle machine: threads that wait
+ms per step with the MACs per step that ``gnn.schedule.SMALL_STEP_MACS`` compares against (below
+it, the GNN would train single-threaded by default; measured on the 2-core machine, it is 0).  Run it on an idle machine: threads that wait
 for a busy core make multi-threaded steps look slow.
 """
 

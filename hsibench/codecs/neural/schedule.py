@@ -86,14 +86,17 @@ class Run:
                 "time_budget_s": self.time_budget_s}
 
 
-def cpu_threads(pol: Policy, step_macs: float) -> int | None:
-    """CPU threads of one training: the fixed count, else every usable core except 1 for tiny steps."""
+def cpu_threads(pol: Policy, step_macs: float, small_step_macs: float = SMALL_STEP_MACS) -> int | None:
+    """CPU threads of one training: the fixed count, else every usable core except 1 for tiny steps.
+
+    ``small_step_macs`` is the codec's measured threshold (0: every core whatever the size).
+    """
     if pol.device != "cpu":
         return None
     if isinstance(pol.threads, int):
         return pol.threads
     n = int(str(pol.threads).split(":", 1)[1])
-    return 1 if step_macs < SMALL_STEP_MACS else n
+    return 1 if step_macs < small_step_macs else n
 
 
 def budget_epochs(work_macs: float, step_macs: float, lo: int, hi: int) -> int:

@@ -24,10 +24,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import schedule as shared
-from ..schedule import SMALL_STEP_MACS, Defaults, Policy  # noqa: F401  (re-exported: the GNN's rules use them)
+from ..schedule import Defaults, Policy  # noqa: F401  (re-exported: the GNN's rules use them)
 from .structure import Geometry, Structure, macs_per_image
 
 POLICIES = ("auto", "paper", "quick")
+# No single-thread rule for small generators: on the idle 2-core machine even the smallest one
+# measured (paviaU 50x50x103, 2 blocks, 1 channel, 7.6e6 MACs per step) steps faster on 2 threads
+# than on 1 (4.4 vs 6.2 ms; ``python benchmarks/gnn_threads.py --cube ../shared/data/paviaU_sub50x50.npy
+# --blocks 2 --channels 1,2,4,8,16``), as do all larger ones.
+SMALL_STEP_MACS = 0.0
 
 PAPER_EPOCHS = 15000  # main-phase epochs of the paper
 PAPER_LR = 5e-4  # the paper's Adam learning rate
@@ -115,7 +120,7 @@ def resolve(config: dict[str, Any], geo: Geometry, st: Structure, device: str, *
     rounds = max(1, int(config.get("prune_rounds", 3)))
     prune = max(rounds, int(round(PRUNE_EPOCH_SHARE * main))) if st.prune > 0 else 0
     finetune = max(1, int(round(FINETUNE_EPOCH_SHARE * main))) if needs_finetune(geo, st, pol.amp) else 0
-    threads = shared.cpu_threads(pol, step_macs)
+    threads = shared.cpu_threads(pol, step_macs, SMALL_STEP_MACS)
     return TrainConfig(
         policy=pol.name, device=device, lr=pol.lr, finetune_lr=pol.lr * FINETUNE_LR_FACTOR, main_epochs=int(main),
         prune_epochs=prune, prune_rounds=rounds, finetune_epochs=finetune, amp=pol.amp, threads=threads,
