@@ -108,8 +108,12 @@ def _parser() -> argparse.ArgumentParser:
     for q in (d, di, dd):
         q.add_argument("--data-dir", default=None, help="dataset cache folder")
 
-    c = sub.add_parser("codecs", help="list codecs and their parameters")
-    c.add_argument("action", choices=("list",))
+    c = sub.add_parser("codecs", help="list codecs (built in and plugins) or check one against the contract")
+    csub = c.add_subparsers(dest="action", required=True)
+    csub.add_parser("list", help="every codec, its parameters, and where plugin codecs come from")
+    cc = csub.add_parser("check", help="run the codec contract checks on one spec (e.g. a plugin codec)")
+    cc.add_argument("spec", help="codec spec, e.g. mycodec or 'pca[components=4]'")
+    cc.add_argument("--rates", default="0.5,1,2", help="increasing target bpppb (default 0.5,1,2)")
     return p
 
 
@@ -244,12 +248,26 @@ def _cmd_datasets(args) -> int:
 
 
 def _cmd_codecs(args) -> int:
+    if args.action == "check":
+        from .codecs import contract
+
+        codecs.get(args.spec)  # an unknown codec or parameter is a usage error
+        results = contract.check(args.spec, _rates(args.rates))
+        for name, problem in results:
+            print(f"{'ok  ' if problem is None else 'FAIL'} {name}" + ("" if problem is None else f": {problem}"))
+        failed = sum(p is not None for _, p in results)
+        print(f"{args.spec}: {len(results) - failed} of {len(results)} contract checks passed")
+        return 1 if failed else 0
     for name in codecs.names():
         cls = codecs.codec_class(name)
-        print(f"{name}: {cls.summary}" + ("" if cls.in_default_run else f" [not in the default run: {cls.default_excluded}]"))
+        origin = codecs.plugins.source(name)
+        print(f"{name}: {cls.summary}" + (f" [plugin: {origin}]" if origin else "")
+              + ("" if cls.in_default_run else f" [not in the default run: {cls.default_excluded}]"))
         for key, p in cls.params.items():
             default = "auto" if p.default is None else p.default
             print(f"    {key} ({p.type.__name__}, default {default}): {p.doc}")
+    for name, why in codecs.plugins.errors().items():
+        print(f"{name}: [plugin left out] {why}")
     return 0
 
 
