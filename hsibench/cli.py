@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
                         "takes JIT compilation and library start-up out of the timings)")
     r.add_argument("--no-streams", action="store_true",
                    help="do not keep the stream bytes in RUN/streams/ (figures then cannot show reconstructions)")
-    r.add_argument("--data-dir", default=None, help="dataset cache folder (default: $HSIBENCH_DATA or ./datasets)")
+    r.add_argument("--data-dir", default=None, help="dataset cache folder (default: $HSIBENCH_DATA, else the per-user cache, e.g. ~/.cache/hsibench)")
     r.add_argument("--download", action="store_true", help="download registered datasets that are missing")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--preset", default=None, choices=sorted(presets.PRESETS),
@@ -106,7 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     dd = dsub.add_parser("download", help="download and verify one dataset")
     dd.add_argument("name")
     for q in (d, di, dd):
-        q.add_argument("--data-dir", default=None, help="dataset cache folder")
+        q.add_argument("--data-dir", default=None,
+                       help="dataset cache folder (default: $HSIBENCH_DATA, else the per-user cache, e.g. ~/.cache/hsibench)")
 
     c = sub.add_parser("codecs", help="list codecs (built in and plugins) or check one against the contract")
     csub = c.add_subparsers(dest="action", required=True)

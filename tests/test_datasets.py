@@ -108,9 +108,13 @@ def test_dtype_matches_checks_width_not_signedness():
 
 
 def test_default_root(monkeypatch, tmp_path):
+    """One cache per user, not per folder: the XDG cache on Linux, whatever the current directory."""
     monkeypatch.delenv("HSIBENCH_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.chdir(tmp_path)
-    assert datasets.default_root() == tmp_path / "datasets"
+    assert datasets.default_root() == tmp_path / "xdg" / "hsibench"
+    monkeypatch.chdir(tmp_path / "..")
+    assert datasets.default_root() == tmp_path / "xdg" / "hsibench"
     monkeypatch.setenv("HSIBENCH_DATA", str(tmp_path / "elsewhere"))
     assert datasets.default_root() == tmp_path / "elsewhere"
     assert datasets.path("ksc") == tmp_path / "elsewhere" / "KSC.mat"

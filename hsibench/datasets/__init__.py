@@ -8,8 +8,9 @@
 >>> scene = datasets.load("synthetic[rows=64,cols=64,bands=32,seed=1]")
 >>> scene = datasets.load("../shared/data/jasper_ridge.npy")
 
-The data folder is ``$HSIBENCH_DATA`` when set, else ``./datasets``; every function also takes
-``root``.  Sources, licences, checksums and crop origins are documented in ``datasets/README.md``.
+The data folder is ``$HSIBENCH_DATA`` when set, else the per-user cache
+(``platformdirs.user_cache_dir("hsibench")``, ``~/.cache/hsibench`` on Linux); every function
+also takes ``root``.  Sources, licences, checksums and crop origins are documented in ``datasets/README.md``.
 
 Modules: ``registry`` (the scene table), ``download`` (fetch + verify), ``readers`` (file
 formats), ``synthetic`` (the generated scene), ``loader`` (specs, crops, :class:`Scene`).
