@@ -74,3 +74,17 @@ def test_broken_plugins_are_left_out_with_the_reason(tmp_path):
     assert "missing: [plugin left out]" in listed.stdout and "AttributeError" in listed.stdout
     assert "pca: [plugin left out]" in listed.stdout and "already registered" in listed.stdout
     assert "pca: spectral KLT" in listed.stdout  # the built-in one stays
+
+
+def test_the_readme_example_codec_passes_the_contract(tmp_path):
+    """The codec of README's "Benchmark your own codec", exactly as printed, registered and checked."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start = text.index("# mypkg/codec.py")
+    source = text[start:text.index("```", start)]
+    (tmp_path / "readme_codec.py").write_text(source)
+    code = ("import readme_codec; from hsibench import codecs; from hsibench.codecs import contract; "
+            "codecs.register(readme_codec.Quant); "
+            "bad = [(n, p) for n, p in contract.check('quant') if p]; print(bad); assert not bad")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr

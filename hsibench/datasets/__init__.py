@@ -23,9 +23,12 @@ from pathlib import Path
 
 from .download import default_root, download, sha256_file, verify_file
 from .loader import Scene, apply_crop, load, parse_crop, parse_spec
-from .readers import read_cube, read_envi
+from .product import Product
+from .readers import open_product, read_cube, read_envi
 from .registry import DatasetInfo, dtype_matches, info, names, register, unregister
+from .synthetic import bad_bands as synthetic_bad_bands
 from .synthetic import synthetic
+from .synthetic import wavelengths as synthetic_wavelengths
 
 
 def path(name: str, root: str | os.PathLike | None = None) -> Path:
@@ -44,6 +47,7 @@ def is_downloaded(name: str, root: str | os.PathLike | None = None) -> bool:
 
 __all__ = [
     "DatasetInfo",
+    "Product",
     "Scene",
     "apply_crop",
     "default_root",
@@ -54,6 +58,7 @@ __all__ = [
     "load",
     "names",
     "parse_crop",
+    "open_product",
     "parse_spec",
     "path",
     "read_cube",
@@ -61,6 +66,8 @@ __all__ = [
     "register",
     "sha256_file",
     "synthetic",
+    "synthetic_bad_bands",
+    "synthetic_wavelengths",
     "unregister",
     "verify_file",
 ]

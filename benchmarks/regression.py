@@ -1,0 +1,174 @@
+"""Regression checks on asv results: timings against the parent commit, quality against golden values.
+
+Two sub-commands, run after ``asv run`` has stored results for the commits (``.ci/run`` does it;
+see README, "Benchmarks (asv)")::
+
+    python benchmarks/regression.py compare PARENT HEAD [--factor 1.5]
+    python benchmarks/regression.py quality HEAD [--update]
+
+* ``compare``: every ``time_`` and ``peakmem_`` benchmark present for both commits; a
+  regression is a result worse by more than ``--factor`` *and* statistically different (asv's
+  own test: ``asv compare``'s ``+``).  Prints the table; exits 1 naming each regression.
+* ``quality``: every ``track_`` benchmark of the commit against ``golden_quality.json`` beside
+  this script.  The codecs are deterministic, so the values must be equal (to 1e-9 relative:
+  JSON round trips are exact; the margin only absorbs the last bit of a float sum).  A changed
+  value, a missing one, or a track_ benchmark without a golden value exits 1 naming it.  After
+  a deliberate change (and the codec's revision bump), ``--update`` rewrites the file; commit it
+  with the change that explains it.
+
+The golden values record the library versions they were made with: a different numpy, torch or
+imagecodecs may move the floating-point results of some codecs, and the message says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from importlib import metadata
+from pathlib import Path
+
+GOLDEN = Path(__file__).with_name("golden_quality.json")
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARIES = ("numpy", "scipy", "PyWavelets", "numba", "torch", "imagecodecs")
+REL_TOL = 1e-9
+
+
+def _asv():
+    """asv's configuration, repository and results for this project (asv is the bench extra)."""
+    try:
+        from asv.config import Config
+    except ImportError:
+        sys.exit('regression.py needs asv: pip install -e ".[bench]"')
+    return Config.load(str(ROOT / "asv.conf.json"))
+
+
+def _machine(conf) -> str:
+    from asv.machine import iter_machine_files
+    from asv.util import load_json
+
+    machines = sorted({load_json(p)["machine"] for p in iter_machine_files(conf.results_dir)})
+    if len(machines) != 1:
+        sys.exit(f"expected results of exactly one machine in {conf.results_dir}, found {machines or 'none'}; "
+                 "run `asv machine --yes` and `asv run` first")
+    return machines[0]
+
+
+def results(conf, commit: str) -> dict[str, tuple]:
+    """Benchmark name with parameters -> (value, (stats, samples)) for one commit, from asv's results folder."""
+    from asv.repo import get_repo
+    from asv.results import iter_results_for_machine_and_hash
+    from asv.util import UserError
+
+    try:
+        commit = get_repo(conf).get_hash_from_name(commit)
+    except UserError:
+        pass
+    out: dict[str, tuple] = {}
+    from asv.commands.compare import unroll_result
+
+    for res in iter_results_for_machine_and_hash(conf.results_dir, _machine(conf), commit):
+        for key in res.get_all_result_keys():
+            params = res.get_result_params(key)
+            for name, value, stats, samples in unroll_result(key, params, res.get_result_value(key, params),
+                                                               res.get_result_stats(key, params),
+                                                               res.get_result_samples(key, params)):
+                out[name] = (value, (stats, samples))
+    if not out:
+        sys.exit(f"no asv results for commit {commit} in {conf.results_dir}")
+    return out
+
+
+def _kind(name: str) -> str:
+    return name.split(".")[-1].split("(")[0].split("_")[0]
+
+
+def compare(parent: str, head: str, factor: float) -> list[str]:
+    """The time_/peakmem_ benchmarks of ``head`` worse than ``parent``'s by more than ``factor`` (asv's test)."""
+    from asv.commands.compare import _is_result_better
+
+    conf = _asv()
+    old, new = results(conf, parent), results(conf, head)
+    rows, worse = [], []
+    for name in sorted(set(old) & set(new)):
+        if _kind(name) not in ("time", "peakmem"):
+            continue
+        (a, a_ss), (b, b_ss) = old[name], new[name]
+        if a is None or b is None or a != a or b != b:  # failed or skipped on one side
+            if a is not None and b is None:
+                worse.append(f"{name}: worked on the parent, fails now")
+            continue
+        flag = _is_result_better(a, b, a_ss, b_ss, factor)  # the parent is better by the factor: a regression
+        rows.append((name, a, b, b / a if a else math.inf, "REGRESSION" if flag else ""))
+        if flag:
+            worse.append(f"{name}: {a:.4g} -> {b:.4g} ({b / a:.2f}x, beyond the factor {factor:g})")
+    width = max((len(r[0]) for r in rows), default=10)
+    print(f"{'benchmark':<{width}}  {'parent':>10}  {'head':>10}  ratio")
+    for name, a, b, ratio, flag in rows:
+        print(f"{name:<{width}}  {a:>10.4g}  {b:>10.4g}  {ratio:5.2f}  {flag}")
+    print(f"{len(rows)} timing/memory benchmarks compared at factor {factor:g}: {len(worse)} regression(s)")
+    return worse
+
+
+def _versions() -> dict[str, str | None]:
+    out = {}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            out[lib] = None
+    return out
+
+
+def quality(head: str, update: bool) -> list[str]:
+    """Every track_ result of ``head`` against the golden file (or, with ``update``, rewrite the file)."""
+    conf = _asv()
+    tracked = {name: value for name, (value, _) in results(conf, head).items() if _kind(name) == "track"}
+    if update:
+        GOLDEN.write_text(json.dumps({"_versions": _versions(), "values": dict(sorted(tracked.items()))}, indent=1)
+                          + "\n")
+        print(f"wrote {len(tracked)} golden values to {GOLDEN}")
+        return []
+    golden = json.loads(GOLDEN.read_text())
+    values, versions = golden["values"], golden.get("_versions", {})
+    problems = []
+    for name in sorted(set(values) | set(tracked)):
+        if name not in tracked:
+            problems.append(f"{name}: golden value {values[name]!r}, no result now (failed, skipped or removed)")
+        elif name not in values:
+            problems.append(f"{name}: {tracked[name]!r} has no golden value (add it: regression.py quality HEAD --update)")
+        else:
+            want, got = values[name], tracked[name]
+            same = (want is None and got is None) or (
+                want is not None and got is not None and math.isclose(want, got, rel_tol=REL_TOL, abs_tol=0.0))
+            if not same:
+                problems.append(f"{name}: {got!r}, golden {want!r}")
+    now = _versions()
+    changed = {k: (versions.get(k), v) for k, v in now.items() if versions.get(k) != v}
+    print(f"{len(tracked)} track_ results compared with {GOLDEN.name}: {len(problems)} differ")
+    if problems and changed:
+        print("note: library versions differ from the golden file's: "
+              + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changed.items()))
+    return problems
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("compare", help="time_/peakmem_ of HEAD against PARENT")
+    c.add_argument("parent")
+    c.add_argument("head")
+    c.add_argument("--factor", type=float, default=1.5)
+    q = sub.add_parser("quality", help="track_ results of HEAD against golden_quality.json")
+    q.add_argument("head")
+    q.add_argument("--update", action="store_true")
+    args = p.parse_args(argv)
+    problems = compare(args.parent, args.head, args.factor) if args.cmd == "compare" else quality(args.head, args.update)
+    for line in problems:
+        print(f"REGRESSION {line}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
