@@ -18,7 +18,7 @@ HEAD=$(git rev-parse HEAD)
 status=0
 echo "asv: benchmarks of $HEAD"
 ASV_PYTHONPATH=$PWD asv run --python=same --set-commit-hash "$HEAD" --bench "$ONLY" --show-stderr
-python benchmarks/regression.py quality "$HEAD" || status=1
+python benchmarks/regression.py quality "$HEAD" --bench "$ONLY" || status=1
 if PARENT=$(git rev-parse -q --verify "HEAD^"); then
     src=$(mktemp -d)
     trap 'rm -rf "$src"' EXIT
@@ -27,7 +27,7 @@ if PARENT=$(git rev-parse -q --verify "HEAD^"); then
     # a benchmark that fails on the parent (e.g. new in this commit) is not this commit's regression
     ASV_PYTHONPATH=$src asv run --python=same --set-commit-hash "$PARENT" --show-stderr \
         --bench "^(?=.*($ONLY)).*(time_|peakmem_)" || echo "note: some benchmarks failed on the parent"
-    python benchmarks/regression.py compare "$PARENT" "$HEAD" --factor "$FACTOR" || status=1
+    python benchmarks/regression.py compare "$PARENT" "$HEAD" --factor "$FACTOR" --bench "$ONLY" || status=1
 else
     echo "note: no parent commit (shallow clone?): timings not compared"
 fi

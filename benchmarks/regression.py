@@ -25,13 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
-from importlib import metadata
 from pathlib import Path
 
 GOLDEN = Path(__file__).with_name("golden_quality.json")
 ROOT = Path(__file__).resolve().parents[1]
-LIBRARIES = ("numpy", "scipy", "PyWavelets", "numba", "torch", "imagecodecs")
+sys.path.insert(0, str(ROOT))  # this checkout's hsibench (library versions), whatever is installed
 REL_TOL = 1e-9
 
 
@@ -81,10 +81,11 @@ def results(conf, commit: str) -> dict[str, tuple]:
 
 
 def _kind(name: str) -> str:
-    return name.split(".")[-1].split("(")[0].split("_")[0]
+    """``time``, ``peakmem``, ``track``, ... of ``suite.Class.time_x('param', 1.0)``."""
+    return name.split("(")[0].split(".")[-1].split("_")[0]
 
 
-def compare(parent: str, head: str, factor: float) -> list[str]:
+def compare(parent: str, head: str, factor: float, only: str = ".") -> list[str]:
     """The time_/peakmem_ benchmarks of ``head`` worse than ``parent``'s by more than ``factor`` (asv's test)."""
     from asv.commands.compare import _is_result_better
 
@@ -92,7 +93,7 @@ def compare(parent: str, head: str, factor: float) -> list[str]:
     old, new = results(conf, parent), results(conf, head)
     rows, worse = [], []
     for name in sorted(set(old) & set(new)):
-        if _kind(name) not in ("time", "peakmem"):
+        if _kind(name) not in ("time", "peakmem") or not re.search(only, name):
             continue
         (a, a_ss), (b, b_ss) = old[name], new[name]
         if a is None or b is None or a != a or b != b:  # failed or skipped on one side
@@ -112,26 +113,29 @@ def compare(parent: str, head: str, factor: float) -> list[str]:
 
 
 def _versions() -> dict[str, str | None]:
-    out = {}
-    for lib in LIBRARIES:
-        try:
-            out[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            out[lib] = None
-    return out
+    """The versions of the libraries that shape the numbers (what every record carries)."""
+    from hsibench.environment import versions
+
+    return {k: v for k, v in versions().items() if k not in ("hsibench", "python")}
 
 
-def quality(head: str, update: bool) -> list[str]:
-    """Every track_ result of ``head`` against the golden file (or, with ``update``, rewrite the file)."""
+def quality(head: str, update: bool, only: str = ".") -> list[str]:
+    """Every track_ result of ``head`` (matching ``only``) against the golden file (``update``: rewrite it)."""
     conf = _asv()
-    tracked = {name: value for name, (value, _) in results(conf, head).items() if _kind(name) == "track"}
+    # skipped benchmarks (NaN: a codec that cannot reach the rate) have no value to pin
+    tracked = {name: value for name, (value, _) in results(conf, head).items()
+               if _kind(name) == "track" and not (isinstance(value, float) and value != value)}
     if update:
         GOLDEN.write_text(json.dumps({"_versions": _versions(), "values": dict(sorted(tracked.items()))}, indent=1)
                           + "\n")
         print(f"wrote {len(tracked)} golden values to {GOLDEN}")
         return []
+    if not GOLDEN.is_file():
+        return [f"no golden values ({GOLDEN} is missing): create it with regression.py quality HEAD --update"]
     golden = json.loads(GOLDEN.read_text())
     values, versions = golden["values"], golden.get("_versions", {})
+    values = {k: v for k, v in values.items() if re.search(only, k)}
+    tracked = {k: v for k, v in tracked.items() if re.search(only, k)}
     problems = []
     for name in sorted(set(values) | set(tracked)):
         if name not in tracked:
@@ -163,8 +167,11 @@ def main(argv=None) -> int:
     q = sub.add_parser("quality", help="track_ results of HEAD against golden_quality.json")
     q.add_argument("head")
     q.add_argument("--update", action="store_true")
+    for sp in (c, q):
+        sp.add_argument("--bench", default=".", help="only benchmarks whose name matches this regular expression")
     args = p.parse_args(argv)
-    problems = compare(args.parent, args.head, args.factor) if args.cmd == "compare" else quality(args.head, args.update)
+    problems = (compare(args.parent, args.head, args.factor, args.bench) if args.cmd == "compare"
+                else quality(args.head, args.update, args.bench))
     for line in problems:
         print(f"REGRESSION {line}", file=sys.stderr)
     return 1 if problems else 0
