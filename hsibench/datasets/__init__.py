@@ -7,13 +7,18 @@
 >>> scene = datasets.load("botswana[crop=paper]")
 >>> scene = datasets.load("synthetic[rows=64,cols=64,bands=32,seed=1]")
 >>> scene = datasets.load("../shared/data/jasper_ridge.npy")
+>>> scene = datasets.load("flight.hdr[crop=0:512,0:512,drop_bad_bands=true]")
+>>> scene.wavelengths, scene.mask          # nm (or None), valid pixels (or None)
 
 The data folder is ``$HSIBENCH_DATA`` when set, else the per-user cache
 (``platformdirs.user_cache_dir("hsibench")``, ``~/.cache/hsibench`` on Linux); every function
 also takes ``root``.  Sources, licences, checksums and crop origins are documented in ``datasets/README.md``.
 
 Modules: ``registry`` (the scene table), ``download`` (fetch + verify), ``readers`` (file
-formats), ``synthetic`` (the generated scene), ``loader`` (specs, crops, :class:`Scene`).
+formats) with ``envi`` (ENVI headers and windowed raw reads) and ``product`` (an opened file:
+its cube read whole or by window, its wavelengths, fill value and bad bands), ``sensor``
+(masks of valid pixels, wavelengths and bad bands applied at load), ``synthetic`` (the
+generated scene), ``loader`` (specs, crops, :class:`Scene`).
 """
 
 from __future__ import annotations
