@@ -22,7 +22,7 @@ from . import codecs, datasets, presets
 from .environment import environment
 from .errors import InvalidParameterError
 from .executors import Executor, LocalExecutor
-from .results import ENV_FILE, RecordStore, append_line, atomic_write, locked
+from .results import ENV_FILE, RecordStore, append_line, atomic_write, latest, locked
 from .tasks import (  # noqa: F401  (re-exported: the runner's public vocabulary)
     WITHHELD, Task, configure, cube_sha256, execute, expand, expand_sweep, expand_sweeps, make_task, parse_seeds,
     record_spec, shard, warm_up,
@@ -270,7 +270,7 @@ def run(
         run_phase(todo_all)
         if match_rate is not None:
             all_specs = [c for g in groups for c in g[0]]
-            matched = match_tasks(scenes, all_specs, store.read(), match_rate, seed_list[0])
+            matched = match_tasks(scenes, all_specs, latest(store.read()), match_rate, seed_list[0])
             matched = [t for t in matched if t.key not in tasks]  # already in the main list
             if shard_of is not None:
                 matched = shard(matched, *shard_of)

@@ -21,7 +21,8 @@ from hsibench.errors import (  # noqa: E402
 
 from .conftest import make_cube, psnr_of as _psnr  # noqa: E402
 
-FAST = "epochs=150,progress=false"
+# no wall-clock budget: on a loaded machine the quick schedule's 20 s would cut training short
+FAST = "epochs=150,progress=false,time_budget_s=100000"
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,8 @@ def test_pruning_removes_the_requested_fraction(cube):
 
 def test_tiles_reassemble_without_seams():
     cube = make_cube(64, 64, 8, seed=5)
-    codec = codecs.get("gnn[epochs=300,progress=false,tile=32,overlap=8,tile_batch=4,blocks=3,channels=12,weights=float16]")
+    codec = codecs.get("gnn[epochs=300,progress=false,time_budget_s=100000,tile=32,overlap=8,tile_batch=4,blocks=3,channels=12,"
+                       "weights=float16]")
     data = codec.encode(cube, bpppb=16.0)
     assert codec.info["tiles"] == 9  # 3 x 3 overlapping 32-pixel tiles cover 64 x 64
     out = codecs.get("gnn").decode(data)

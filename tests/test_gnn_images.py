@@ -19,7 +19,7 @@ from hsibench.errors import (  # noqa: E402
 
 from .conftest import make_cube, psnr_of as _psnr  # noqa: E402
 
-FAST = "epochs=200,progress=false"
+FAST = "epochs=200,progress=false,time_budget_s=100000"  # no wall-clock cut on a loaded machine
 
 
 def _own_mean_psnr(a: np.ndarray) -> float:
@@ -121,7 +121,7 @@ def test_keyed_images_need_the_key(pair):
 
 def test_tiled_images_and_single_image_streams(pair):
     a, b = pair
-    codec = codecs.get("gnn[epochs=150,progress=false,tile=16,overlap=4,blocks=2,channels=8,weights=float16]")
+    codec = codecs.get("gnn[epochs=150,progress=false,time_budget_s=100000,tile=16,overlap=4,blocks=2,channels=8,weights=float16]")
     data = codec.encode_images([a, b], bpppb=16.0)
     assert codec.info["tiles"] == 2 * 9  # each 32 x 32 image: 3 x 3 tiles of 16 pixels, overlap >= 4
     out = codecs.get("gnn").decode_images(data)

@@ -21,9 +21,8 @@ def run_dir(tmp_path_factory):
     # a GNN-like record with a training curve (relabelled pca record, no stream of its own)
     rec = copy.deepcopy(results.load_records(out)[1])
     rec.update(key="gnnlike", seed=0, stream_file=None)
-    # at the GNN's current revision: reports and figures leave out records of older revisions
     rec["codec"] = {"name": "gnn", "spec": "gnn[blocks=3]", "params": {"p": 1.5},
-                    "revision": codecs.codec_class("gnn").revision}
+                    "revision": codecs.codec_class("gnn").revision}  # as the current gnn made it
     rec["encode_info"] = {"structure": {"blocks": 3, "channels": 8, "prune": 0.6667, "weights": "int8"},
                           "curve": [[e, 0.01 * e, 0.5 / (1 + e), 10 + e / 10] for e in range(1, 101)]}
     results.RecordStore(out).append(rec)
