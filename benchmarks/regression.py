@@ -3,12 +3,17 @@
 Two sub-commands, run after ``asv run`` has stored results for the commits (``.ci/run`` does it;
 see README, "Benchmarks (asv)")::
 
-    python benchmarks/regression.py compare PARENT HEAD [--factor 1.5]
+    python benchmarks/regression.py compare PARENT HEAD [--factor 2] [--flagged FILE] [--names FILE]
     python benchmarks/regression.py quality HEAD [--update]
 
 * ``compare``: every ``time_`` and ``peakmem_`` benchmark present for both commits; a
   regression is a result worse by more than ``--factor`` *and* statistically different (asv's
   own test: ``asv compare``'s ``+``).  Prints the table; exits 1 naming each regression.
+  ``--flagged FILE`` writes the regressed benchmarks' names (one a line), ``--names FILE``
+  compares only the benchmarks named in such a file: ``ci_regression.sh`` re-runs the flagged
+  ones on both commits and fails only on a regression seen twice, so one burst of load on a
+  shared machine cannot fail CI.  Without results for PARENT (its code did not import, or
+  its benchmarks all failed) there is nothing to compare: a note, exit 0.
 * ``quality``: every ``track_`` benchmark of the commit against ``golden_quality.json`` beside
   this script.  The codecs are deterministic, so the values must be equal (to 1e-9 relative:
   JSON round trips are exact; the margin only absorbs the last bit of a float sum).  A changed
@@ -16,8 +21,11 @@ see README, "Benchmarks (asv)")::
   a deliberate change (and the codec's revision bump), ``--update`` rewrites the file; commit it
   with the change that explains it.
 
-The golden values record the library versions they were made with: a different numpy, torch or
-imagecodecs may move the floating-point results of some codecs, and the message says so.
+The golden values record the library versions they were made with.  As in tests/test_golden.py, a
+codec whose bytes a library's kernels shape (gnn: torch; jpeg2000, pca_jpeg2000: imagecodecs) is
+not compared when that library's version differs from the golden file's (a note names it: CI
+installs the newest releases, and a new imagecodecs is not this commit's regression); other
+version changes (numpy, scipy) are only named beside a difference.
 """
 
 from __future__ import annotations
@@ -33,6 +41,19 @@ GOLDEN = Path(__file__).with_name("golden_quality.json")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's hsibench (library versions), whatever is installed
 REL_TOL = 1e-9
+
+
+def _golden_streams_module():
+    """tests/golden.py (the golden-stream pins), loaded by path: its LIBRARY says which codecs a library shapes."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_hsibench_tests_golden", ROOT / "tests" / "golden.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+LIBRARY: dict[str, str] = _golden_streams_module().LIBRARY  # codec -> the library whose kernels shape its bytes
 
 
 def _asv():
@@ -55,8 +76,11 @@ def _machine(conf) -> str:
     return machines[0]
 
 
-def results(conf, commit: str) -> dict[str, tuple]:
-    """Benchmark name with parameters -> (value, (stats, samples)) for one commit, from asv's results folder."""
+def results(conf, commit: str, required: bool = True) -> dict[str, tuple]:
+    """Benchmark name with parameters -> (value, (stats, samples)) for one commit, from asv's results folder.
+
+    No results exits with a message, or (``required=False``) returns ``{}``.
+    """
     from asv.repo import get_repo
     from asv.results import iter_results_for_machine_and_hash
     from asv.util import UserError
@@ -75,9 +99,15 @@ def results(conf, commit: str) -> dict[str, tuple]:
                                                                res.get_result_stats(key, params),
                                                                res.get_result_samples(key, params)):
                 out[name] = (value, (stats, samples))
-    if not out:
+    if not out and required:
         sys.exit(f"no asv results for commit {commit} in {conf.results_dir}")
     return out
+
+
+def _codec_of(name: str) -> str | None:
+    """The codec name of a benchmark whose first parameter is a codec spec (``'gnn[epochs=30]'`` -> gnn)."""
+    m = re.search(r"\('([A-Za-z_][A-Za-z0-9_]*)", name)
+    return m.group(1) if m else None
 
 
 def _kind(name: str) -> str:
@@ -85,30 +115,45 @@ def _kind(name: str) -> str:
     return name.split("(")[0].split(".")[-1].split("_")[0]
 
 
-def compare(parent: str, head: str, factor: float, only: str = ".") -> list[str]:
-    """The time_/peakmem_ benchmarks of ``head`` worse than ``parent``'s by more than ``factor`` (asv's test)."""
+def compare(parent: str, head: str, factor: float, only: str = ".", names: set[str] | None = None,
+            flagged: list[str] | None = None, label: str = "REGRESSION") -> list[str]:
+    """The time_/peakmem_ benchmarks of ``head`` worse than ``parent``'s by more than ``factor`` (asv's test).
+
+    ``names``: compare only these benchmarks; ``flagged``: a list that receives the regressed names;
+    ``label`` marks them in the printed table.
+    """
     from asv.commands.compare import _is_result_better
 
     conf = _asv()
-    old, new = results(conf, parent), results(conf, head)
+    old, new = results(conf, parent, required=False), results(conf, head)
+    if not old:
+        print(f"note: no asv results for the parent {parent} (its code did not import or its benchmarks failed): "
+              "timings not compared")
+        return []
     rows, worse = [], []
     for name in sorted(set(old) & set(new)):
         if _kind(name) not in ("time", "peakmem") or not re.search(only, name):
+            continue
+        if names is not None and name not in names:
             continue
         (a, a_ss), (b, b_ss) = old[name], new[name]
         if a is None or b is None or a != a or b != b:  # failed or skipped on one side
             if a is not None and b is None:
                 worse.append(f"{name}: worked on the parent, fails now")
+                if flagged is not None:
+                    flagged.append(name)
             continue
         flag = _is_result_better(a, b, a_ss, b_ss, factor)  # the parent is better by the factor: a regression
-        rows.append((name, a, b, b / a if a else math.inf, "REGRESSION" if flag else ""))
+        rows.append((name, a, b, b / a if a else math.inf, label if flag else ""))
         if flag:
             worse.append(f"{name}: {a:.4g} -> {b:.4g} ({b / a:.2f}x, beyond the factor {factor:g})")
+            if flagged is not None:
+                flagged.append(name)
     width = max((len(r[0]) for r in rows), default=10)
     print(f"{'benchmark':<{width}}  {'parent':>10}  {'head':>10}  ratio")
     for name, a, b, ratio, flag in rows:
         print(f"{name:<{width}}  {a:>10.4g}  {b:>10.4g}  {ratio:5.2f}  {flag}")
-    print(f"{len(rows)} timing/memory benchmarks compared at factor {factor:g}: {len(worse)} regression(s)")
+    print(f"{len(rows)} timing/memory benchmarks compared at factor {factor:g}: {len(worse)} {label.lower()}(s)")
     return worse
 
 
@@ -136,9 +181,14 @@ def quality(head: str, update: bool, only: str = ".") -> list[str]:
     values, versions = golden["values"], golden.get("_versions", {})
     values = {k: v for k, v in values.items() if re.search(only, k)}
     tracked = {k: v for k, v in tracked.items() if re.search(only, k)}
-    problems = []
+    now = _versions()
+    moved = {codec: lib for codec, lib in LIBRARY.items() if lib in versions and versions[lib] != now.get(lib)}
+    problems, uncompared = [], []
     for name in sorted(set(values) | set(tracked)):
-        if name not in tracked:
+        codec = _codec_of(name)
+        if codec in moved:  # its library's kernels shape its numbers: not this commit's change
+            uncompared.append(name)
+        elif name not in tracked:
             problems.append(f"{name}: golden value {values[name]!r}, no result now (failed, skipped or removed)")
         elif name not in values:
             problems.append(f"{name}: {tracked[name]!r} has no golden value (add it: regression.py quality HEAD --update)")
@@ -148,9 +198,14 @@ def quality(head: str, update: bool, only: str = ".") -> list[str]:
                 want is not None and got is not None and math.isclose(want, got, rel_tol=REL_TOL, abs_tol=0.0))
             if not same:
                 problems.append(f"{name}: {got!r}, golden {want!r}")
-    now = _versions()
     changed = {k: (versions.get(k), v) for k, v in now.items() if versions.get(k) != v}
-    print(f"{len(tracked)} track_ results compared with {GOLDEN.name}: {len(problems)} differ")
+    if uncompared:
+        libs = sorted({moved[_codec_of(n)] for n in uncompared})
+        print(f"note: {len(uncompared)} track_ results not compared ("
+              + ", ".join(f"{lib} {versions[lib]} in {GOLDEN.name}, {now.get(lib)} installed" for lib in libs)
+              + "): " + ", ".join(sorted({_codec_of(n) for n in uncompared})))
+    print(f"{len(tracked) - len([n for n in uncompared if n in tracked])} track_ results compared with "
+          f"{GOLDEN.name}: {len(problems)} differ")
     if problems and changed:
         print("note: library versions differ from the golden file's: "
               + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changed.items()))
@@ -163,15 +218,27 @@ def main(argv=None) -> int:
     c = sub.add_parser("compare", help="time_/peakmem_ of HEAD against PARENT")
     c.add_argument("parent")
     c.add_argument("head")
-    c.add_argument("--factor", type=float, default=1.5)
+    c.add_argument("--factor", type=float, default=2.0)
+    c.add_argument("--flagged", type=Path, help="write the regressed benchmarks' names to this file, one a line")
+    c.add_argument("--names", type=Path, help="compare only the benchmarks named in this file (as --flagged writes)")
     q = sub.add_parser("quality", help="track_ results of HEAD against golden_quality.json")
     q.add_argument("head")
     q.add_argument("--update", action="store_true")
     for sp in (c, q):
         sp.add_argument("--bench", default=".", help="only benchmarks whose name matches this regular expression")
     args = p.parse_args(argv)
-    problems = (compare(args.parent, args.head, args.factor, args.bench) if args.cmd == "compare"
-                else quality(args.head, args.update, args.bench))
+    if args.cmd == "compare":
+        names = set(args.names.read_text().splitlines()) - {""} if args.names else None
+        flagged: list[str] = []
+        # with --flagged the caller confirms each one by a re-run before it counts
+        label = "FLAGGED" if args.flagged else "REGRESSION"
+        problems = compare(args.parent, args.head, args.factor, args.bench, names, flagged, label)
+        if args.flagged:
+            args.flagged.write_text("".join(f"{n}\n" for n in flagged))
+        for line in problems:
+            print(f"{label} {line}", file=sys.stderr)
+        return 1 if problems else 0
+    problems = quality(args.head, args.update, args.bench)
     for line in problems:
         print(f"REGRESSION {line}", file=sys.stderr)
     return 1 if problems else 0
