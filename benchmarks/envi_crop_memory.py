@@ -1,4 +1,4 @@
-"""Peak memory of cropping a large ENVI file: hsibench's memory-mapped window read vs reading it whole.
+"""Peak memory of cropping a large ENVI file: hsibench's window read vs reading it whole.
 
 Generates a 2 GiB ENVI cube (uint16, BSQ, 4096 lines x 1024 samples x 256 bands, filled with
 real data, not a sparse file) in a temporary folder, then in fresh processes:
