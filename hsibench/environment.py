@@ -10,10 +10,8 @@ from __future__ import annotations
 import functools
 import os
 import platform
-import subprocess
 import sys
 import threading
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,8 @@ def versions() -> dict[str, str | None]:
 @functools.lru_cache(maxsize=1)
 def _versions() -> dict[str, str | None]:
     # once per process: reading seven packages' metadata costs ~10 ms, a real share of a small task
+    from importlib import metadata  # (imported here: it pulls in zipfile, email, csv, inspect)
+
     out: dict[str, str | None] = {"hsibench": __version__, "python": platform.python_version()}
     for dist in LIBRARIES:
         try:
@@ -58,6 +58,8 @@ def git_commit() -> str | None:
     None when hsibench is not imported from a git checkout (an installed wheel).  Computed once
     per process: a run's records all name the code the process loaded.
     """
+    import subprocess  # (imported here: not needed to import the codecs)
+
     pkg = Path(__file__).resolve().parent
     try:
         head = subprocess.run(["git", "-C", str(pkg), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import uniform_filter
 
 from .errors import InvalidCubeError
 
@@ -160,6 +159,8 @@ def ssim(x: np.ndarray, y: np.ndarray, *, data_range: float, win_size: int = 7,
     mask, the SSIM map is averaged over the pixels whose whole window is valid; None when no
     window is.
     """
+    from scipy.ndimage import uniform_filter  # (imported here: scipy costs ~0.5 s at start-up)
+
     x, y = _pair(x, y)
     if min(x.shape[0], x.shape[1]) < win_size:
         raise InvalidCubeError(f"SSIM needs at least {win_size}x{win_size} pixels; got {x.shape[:2]}")

@@ -20,10 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-PROB_BITS = 16
-PROB_ONE = 1 << PROB_BITS
-FAST_SHIFT = 4
-SLOW_SHIFT = 7
+from ._coder_constants import FAST_SHIFT, PROB_BITS, PROB_ONE, SLOW_SHIFT  # noqa: F401  (part of this API)
 _TOP = 1 << 24
 _MASK32 = (1 << 32) - 1
 

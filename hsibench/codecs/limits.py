@@ -24,7 +24,7 @@ import math
 import os
 
 from ..errors import InvalidParameterError, StreamLimitError
-from ._bits import FAST_SHIFT, PROB_ONE, SLOW_SHIFT
+from ._coder_constants import FAST_SHIFT, PROB_ONE, SLOW_SHIFT
 
 DEFAULT_MAX_VOXELS = 2**31
 ENV_MAX_VOXELS = "HSIBENCH_MAX_VOXELS"

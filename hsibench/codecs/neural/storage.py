@@ -35,11 +35,12 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from ..._lazy import lazy_module
 from ...errors import CorruptDataError
-from .. import _bits as rc
 from ..limits import check_coded
+
+K = lazy_module("hsibench.codecs.neural._storage_kernels")  # numba: loaded when first coding
 
 @dataclass(frozen=True)
 class TensorSpec:
@@ -59,92 +60,6 @@ class TensorSpec:
     @property
     def size(self) -> int:
         return math.prod(self.shape)
-
-
-_NEG = rc.N_EXPGOLOMB_MODELS
-_CLASSES = 3  # previous integer: zero, small (|q| <= 8), large
-
-
-@njit(cache=True)
-def _class(prev):
-    a = abs(prev)
-    if a == 0:
-        return 0
-    if a <= 8:
-        return 1
-    return 2
-
-
-@njit(cache=True)
-def _enc_ints(values, seg_ends, buf):
-    """Range-code int64 ``values``; segment ``k`` (ending at ``seg_ends[k]``) has own contexts."""
-    n_models = seg_ends.shape[0] * _CLASSES * _NEG
-    models = np.zeros((n_models, 3), dtype=np.uint16)
-    for i in range(n_models):
-        models[i, 0] = 32768
-        models[i, 1] = 32768
-    s = rc.enc_new()
-    start = 0
-    for k in range(seg_ends.shape[0]):
-        prev = 0
-        for i in range(start, seg_ends[k]):
-            base = (k * _CLASSES + _class(prev)) * _NEG
-            rc.enc_signed(s, buf, models, base, values[i])
-            prev = values[i]
-        start = seg_ends[k]
-    return rc.enc_finish(s, buf)
-
-
-@njit(cache=True)
-def _dec_ints(data, seg_ends, qmax, out):
-    """Inverse of :func:`_enc_ints`; returns 0 on success, 1 if out of range, 2 if truncated."""
-    n_models = seg_ends.shape[0] * _CLASSES * _NEG
-    models = np.zeros((n_models, 3), dtype=np.uint16)
-    for i in range(n_models):
-        models[i, 0] = 32768
-        models[i, 1] = 32768
-    s = rc.dec_new(data)
-    start = 0
-    for k in range(seg_ends.shape[0]):
-        prev = 0
-        for i in range(start, seg_ends[k]):
-            base = (k * _CLASSES + _class(prev)) * _NEG
-            v = rc.dec_signed(s, data, models, base)
-            if v > qmax or v < -qmax:
-                return 1
-            if rc.dec_exhausted(s, data):
-                return 2
-            out[i] = v
-            prev = v
-        start = seg_ends[k]
-    return 0
-
-
-@njit(cache=True)
-def _enc_mask(bits, buf):
-    models = np.zeros((2, 3), dtype=np.uint16)
-    models[:, 0] = 32768
-    models[:, 1] = 32768
-    s = rc.enc_new()
-    prev = 1
-    for i in range(bits.shape[0]):
-        rc.enc_bit(s, buf, models, prev, bits[i])
-        prev = bits[i]
-    return rc.enc_finish(s, buf)
-
-
-@njit(cache=True)
-def _dec_mask(data, out):
-    models = np.zeros((2, 3), dtype=np.uint16)
-    models[:, 0] = 32768
-    models[:, 1] = 32768
-    s = rc.dec_new(data)
-    prev = 1
-    for i in range(out.shape[0]):
-        b = rc.dec_bit(s, data, models, prev)
-        out[i] = b
-        prev = b
-    return 1 if rc.dec_exhausted(s, data) else 0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -214,7 +129,7 @@ def encode(
             raise ValueError("a masked tensor needs a mask")
         bits = np.ascontiguousarray(mask.reshape(-1), dtype=np.int64)
         buf = np.zeros(bits.size // 4 + 64, dtype=np.uint8)
-        n = _enc_mask(bits, buf)
+        n = K.enc_mask(bits, buf)
         raw = np.packbits(bits.astype(np.uint8)).tobytes()
         flags |= _F_MASK
         if n < 0 or n >= len(raw):
@@ -251,7 +166,7 @@ def encode(
     if weights == "int8":
         allints = np.concatenate(ints) if ints else np.zeros(0, np.int64)
         buf = np.zeros(allints.size * 4 + 64, dtype=np.uint8)
-        n = _enc_ints(allints, np.asarray(seg_ends, dtype=np.int64), buf)
+        n = K.enc_ints(allints, np.asarray(seg_ends, dtype=np.int64), buf)
         raw = allints.astype(np.int8).tobytes()
         if n < 0 or n >= len(raw):
             flags |= _F_INT_RAW
@@ -304,7 +219,7 @@ def decode(payload: bytes, specs: list[TensorSpec], weights: str, qmax: int = 12
         else:
             check_coded(n_bits, len(body), "sparsity-mask bits")
             out = np.zeros(n_bits, dtype=np.int64)
-            if _dec_mask(np.frombuffer(body, np.uint8), out):
+            if K.dec_mask(np.frombuffer(body, np.uint8), out):
                 raise CorruptDataError("the gnn sparsity mask is truncated")
             mask = out.astype(bool)
     kept = int(mask.sum()) if mask is not None else 0
@@ -342,7 +257,7 @@ def decode(payload: bytes, specs: list[TensorSpec], weights: str, qmax: int = 12
             check_coded(n_q, len(body), "integer weights")
             qvals = np.zeros(n_q, dtype=np.int64)
             ends = np.cumsum([count(s) for s in qspecs]).astype(np.int64)
-            status = _dec_ints(np.frombuffer(body, np.uint8), ends, int(qmax), qvals)
+            status = K.dec_ints(np.frombuffer(body, np.uint8), ends, int(qmax), qvals)
             if status == 1:
                 raise CorruptDataError("a gnn integer weight exceeds the quantisation range")
             if status == 2:

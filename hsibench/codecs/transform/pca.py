@@ -18,10 +18,12 @@ import struct
 
 import numpy as np
 
+from ..._lazy import lazy_module
 from ...errors import CorruptDataError, InvalidRateError
-from . import _pca_kernels as K
 from .. import limits
 from ..base import Codec, Header, Param, budget_bytes, register
+
+K = lazy_module("hsibench.codecs.transform._pca_kernels")  # numba: loaded when first coding
 
 _FIXED = struct.Struct("<HBd")  # k, basis_bits, step
 _STEP_ITERS = 30

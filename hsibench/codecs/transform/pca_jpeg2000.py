@@ -34,10 +34,10 @@ import struct
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from ..._lazy import lazy_module
 from ...errors import CorruptDataError, InvalidRateError
-from .. import _bits, fields as F, limits
+from .. import fields as F, limits
 from ..base import Codec, Header, Param, budget_bytes, register
 from ..wavelet.jpeg2000 import (
     TOLERANCE,
@@ -53,10 +53,8 @@ from ..wavelet.jpeg2000 import (
 )
 from .pca import klt
 
+K = lazy_module("hsibench.codecs.transform._pca_jpeg2000_kernels")  # numba: loaded when first coding
 _LEN = struct.Struct("<I")
-_SET = _bits.N_EXPGOLOMB_MODELS
-_N_SETS = 10  # contexts: 0 means, 1 column bits and flags, 2..9 basis (column 0, 1, 2, >=3) x (raw, diff)
-_MAX_BITS = 24
 _MIN_AUTO_BITS = 6  # coarser eigenvectors lose their shape (a 198-band unit vector has entries ~0.07)
 SEARCH_TOLERANCE = 0.97  # streams compared while choosing the component count fill this share of the budget
 LEAK_SHARE = 0.02  # auto basis precision: basis quantisation may add this share of the coding MSE
@@ -71,60 +69,6 @@ _MEAN_EXP_BOUND = 160
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
-def _side_encode(mean_q, bits, diff, basis_q):
-    bands, k = basis_q.shape
-    models = np.zeros((_SET * _N_SETS, 3), dtype=np.uint16)
-    models[:, 0] = 32768
-    models[:, 1] = 32768
-    s = _bits.enc_new()
-    buf = np.zeros(64 + 10 * (bands * (k + 1) + 2 * k), dtype=np.uint8)
-    prev = np.int64(0)
-    for b in range(bands):  # means: first differences along the bands (spectra are smooth)
-        _bits.enc_signed(s, buf, models, 0, mean_q[b] - prev)
-        prev = mean_q[b]
-    for c in range(k):
-        _bits.enc_signed(s, buf, models, _SET, bits[c])
-        _bits.enc_signed(s, buf, models, _SET, 1 if diff[c] else 0)
-        base = _SET * (2 + 2 * min(c, 3) + (1 if diff[c] else 0))
-        prev = np.int64(0)
-        for b in range(bands):
-            v = basis_q[b, c]
-            _bits.enc_signed(s, buf, models, base, v - prev if diff[c] else v)
-            prev = v
-    n = _bits.enc_finish(s, buf)
-    return buf[: max(n, 0)].copy()
-
-
-@njit(cache=True)
-def _side_decode(data, bands, k):
-    models = np.zeros((_SET * _N_SETS, 3), dtype=np.uint16)
-    models[:, 0] = 32768
-    models[:, 1] = 32768
-    s = _bits.dec_new(data)
-    mean_q = np.zeros(bands, dtype=np.int64)
-    bits = np.zeros(k, dtype=np.int64)
-    basis_q = np.zeros((bands, k), dtype=np.int64)
-    prev = np.int64(0)
-    for b in range(bands):
-        prev += _bits.dec_signed(s, data, models, 0)
-        mean_q[b] = prev
-    for c in range(k):
-        bits[c] = _bits.dec_signed(s, data, models, _SET)
-        diff = _bits.dec_signed(s, data, models, _SET)
-        if bits[c] < 0 or bits[c] > _MAX_BITS or diff < 0 or diff > 1 or _bits.dec_exhausted(s, data):
-            return mean_q, bits, basis_q, False
-        base = _SET * (2 + 2 * min(c, 3) + diff)
-        prev = np.int64(0)
-        for b in range(bands):
-            v = _bits.dec_signed(s, data, models, base)
-            if diff:
-                v += prev
-            basis_q[b, c] = v
-            prev = v
-    return mean_q, bits, basis_q, not _bits.dec_exhausted(s, data)
-
-
 def code_side(mean_q: np.ndarray, bits: np.ndarray, basis_q: np.ndarray) -> bytes:
     """Range-code quantised means ``(bands,)``, per-column bits ``(k,)`` and basis ``(bands, k)``.
 
@@ -133,14 +77,14 @@ def code_side(mean_q: np.ndarray, bits: np.ndarray, basis_q: np.ndarray) -> byte
     """
     cost = lambda a: np.log2(1.0 + np.abs(a)).sum(axis=0)  # noqa: E731
     diff = cost(np.diff(basis_q, axis=0, prepend=0)) < cost(basis_q)
-    return _side_encode(
+    return K.side_encode(
         mean_q.astype(np.int64), bits.astype(np.int64), diff, np.ascontiguousarray(basis_q, dtype=np.int64)
     ).tobytes()
 
 
 def decode_side(data: bytes, bands: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Inverse of :func:`code_side`; CorruptDataError when the data are short or invalid."""
-    mean_q, bits, basis_q, ok = _side_decode(np.frombuffer(data, dtype=np.uint8), bands, k)
+    mean_q, bits, basis_q, ok = K.side_decode(np.frombuffer(data, dtype=np.uint8), bands, k)
     if not ok:
         raise CorruptDataError("the pca_jpeg2000 means and basis are truncated or invalid")
     return mean_q, bits, basis_q

@@ -4,12 +4,14 @@ The same arithmetic as the numpy reference ``dwt._lift_fwd0`` / ``_lift_inv0`` (
 check they agree to rounding), arranged for memory locality on a C-contiguous
 ``(bands, rows, cols)`` array: along bands and rows the lifting runs on 2-D slabs whose inner,
 contiguous axis is vectorised; along columns it runs line by line.  Temporaries are one slab.
+Slabs and lines are independent and shared among numba's threads (``NUMBA_NUM_THREADS`` or
+``numba.set_num_threads`` caps them); the output does not depend on how many there are.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import get_num_threads, njit, prange
 
 ALPHA = -1.586134342059924
 BETA = -0.052980118572961
@@ -136,36 +138,54 @@ def _line(x, buf, inverse):
             x[2 * i + 1] = buf[ns + i]
 
 
-@njit(cache=True)
-def lift_axis(a, nb, nr, nc, axis, inverse):
-    """One lifting level along ``axis`` of the corner box ``a[:nb, :nr, :nc]`` (C-contiguous ``a``)."""
-    if axis == 0:
-        tmp = np.empty((nb, nc), dtype=np.float64)
-        for y in range(nr):
-            if inverse:
-                _inv_slab(a[:nb, y, :nc], tmp)
-            else:
-                _fwd_slab(a[:nb, y, :nc], tmp)
-    elif axis == 1:
-        tmp = np.empty((nr, nc), dtype=np.float64)
-        for z in range(nb):
-            if inverse:
-                _inv_slab(a[z, :nr, :nc], tmp)
-            else:
-                _fwd_slab(a[z, :nr, :nc], tmp)
-    else:
-        buf = np.empty(nc, dtype=np.float64)
-        for z in range(nb):
-            for y in range(nr):
-                _line(a[z, y, :nc], buf, inverse)
+def threads() -> int:
+    """numba's thread count in this thread (what :func:`lift_axis` should cut its work into)."""
+    return get_num_threads()
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
+def lift_axis(a, nb, nr, nc, axis, inverse, chunks=1):
+    """One lifting level along ``axis`` of the corner box ``a[:nb, :nr, :nc]`` (C-contiguous ``a``).
+
+    The slabs (axes 0 and 1) and lines (axis 2) are independent: they are cut into ``chunks``
+    contiguous chunks (pass :func:`threads`) that numba's threads share (``prange``), each
+    with its own temporary.  Every slab runs the same arithmetic in the same order, so the
+    result does not depend on the thread count.  (The count comes in as an argument: calling
+    ``get_num_threads`` inside would keep numba from caching the kernel.)
+    """
+    outer = nr if axis == 0 else nb
+    chunks = max(1, min(chunks, outer))
+    for t in prange(chunks):
+        lo = t * outer // chunks
+        hi = (t + 1) * outer // chunks
+        if axis == 0:
+            tmp = np.empty((nb, nc), dtype=np.float64)
+            for y in range(lo, hi):
+                if inverse:
+                    _inv_slab(a[:nb, y, :nc], tmp)
+                else:
+                    _fwd_slab(a[:nb, y, :nc], tmp)
+        elif axis == 1:
+            tmp = np.empty((nr, nc), dtype=np.float64)
+            for z in range(lo, hi):
+                if inverse:
+                    _inv_slab(a[z, :nr, :nc], tmp)
+                else:
+                    _fwd_slab(a[z, :nr, :nc], tmp)
+        else:
+            buf = np.empty(nc, dtype=np.float64)
+            for z in range(lo, hi):
+                for y in range(nr):
+                    _line(a[z, y, :nc], buf, inverse)
+
+
+@njit(cache=True, parallel=True)
 def to_band_major(cube, out, offset):
-    """``out[b, r, c] = cube[r, c, b] - offset`` in cache-friendly tiles (any real dtype in)."""
+    """``out[b, r, c] = cube[r, c, b] - offset`` in cache-friendly tiles (any real dtype in);
+    rows are shared among numba's threads."""
     rows, cols, bands = cube.shape
     tile = 32
-    for r in range(rows):
+    for r in prange(rows):
         for c0 in range(0, cols, tile):
             c1 = min(c0 + tile, cols)
             for b in range(bands):
@@ -173,12 +193,13 @@ def to_band_major(cube, out, offset):
                     out[b, r, c] = cube[r, c, b] - offset
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def to_cube(a, out, offset, lo, hi):
-    """``out[r, c, b] = clip(a[b, r, c] + offset, lo, hi)`` (the decoder's way back), tiled."""
+    """``out[r, c, b] = clip(a[b, r, c] + offset, lo, hi)`` (the decoder's way back), tiled;
+    rows are shared among numba's threads."""
     bands, rows, cols = a.shape
     tile = 32
-    for r in range(rows):
+    for r in prange(rows):
         for c0 in range(0, cols, tile):
             c1 = min(c0 + tile, cols)
             for b in range(bands):

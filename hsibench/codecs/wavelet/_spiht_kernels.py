@@ -26,7 +26,7 @@ so a stream cut at any byte decodes every decision made before the cut and nothi
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .._bits import (
     _BPOS,
@@ -431,10 +431,11 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def quantise(coef, scale, mag, neg, mb):
-    """``mag = floor(|coef| * scale)`` (int32), the signs and the magnitudes' bit lengths, in one pass."""
-    for i in range(coef.shape[0]):
+    """``mag = floor(|coef| * scale)`` (int32), the signs and the magnitudes' bit lengths, in one
+    pass shared among numba's threads (element-wise: the result does not depend on them)."""
+    for i in prange(coef.shape[0]):
         c = coef[i]
         neg[i] = 1 if c < 0 else 0
         m = np.int64(abs(c) * scale)
@@ -442,10 +443,11 @@ def quantise(coef, scale, mag, neg, mb):
         mb[i] = bit_length(m)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def reconstruct(mag, neg, lp, scale, out):
-    """Magnitudes at the middle of each coefficient's uncertainty interval, signed and scaled."""
-    for i in range(mag.shape[0]):
+    """Magnitudes at the middle of each coefficient's uncertainty interval, signed and scaled
+    (element-wise, shared among numba's threads)."""
+    for i in prange(mag.shape[0]):
         p = lp[i]
         if p < 0:
             out[i] = 0.0

@@ -34,10 +34,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pywt
 
+from ..._lazy import lazy_module
 from ...errors import InvalidParameterError
-from . import _dwt_kernels as _K
+
+# loaded on first use, not when the codecs are imported (hsibench._lazy)
+pywt = lazy_module("pywt")
+_K = lazy_module("hsibench.codecs.wavelet._dwt_kernels")
 
 __all__ = [
     "KINDS", "Layout", "analysis_filters", "choose_levels", "forward", "forward_inplace", "inverse", "transform_params",
@@ -230,7 +233,7 @@ def _along(arr: np.ndarray, box, axis: int, fn) -> None:
 def _level(a: np.ndarray, nb: int, nr: int, nc: int, axis: int, inverse: bool, impl: str) -> None:
     """One lifting level along ``axis`` of the corner box ``a[:nb, :nr, :nc]``."""
     if impl == "numba":
-        _K.lift_axis(a, nb, nr, nc, axis, inverse)
+        _K.lift_axis(a, nb, nr, nc, axis, inverse, _K.threads())
     elif impl == "numpy":
         _along(a, (0, nb, 0, nr, 0, nc), axis, _lift_inv0 if inverse else _lift_fwd0)
     else:

@@ -27,13 +27,18 @@ import math
 
 import numpy as np
 
+from ..._lazy import lazy_module
 from ...errors import CorruptDataError, InvalidCubeError, InvalidParameterError, InvalidRateError
-from .. import _bits as B
 from .. import fields as F
-from . import _speck_kernels as K
 from . import dwt as W
-from . import _dwt_kernels as WK
 from ..base import Codec, Header, Param, budget_bytes, register
+
+# numba kernels: loaded when first coding (hsibench._lazy)
+B = lazy_module("hsibench.codecs._bits")
+BL = lazy_module("hsibench.codecs._bits_local")
+K = lazy_module("hsibench.codecs.wavelet._speck_kernels")
+SC = lazy_module("hsibench.codecs.wavelet._speck_coder")
+WK = lazy_module("hsibench.codecs.wavelet._dwt_kernels")
 
 # bounds on the stored scale exponent floor(log2(max |coefficient|)): float64 coefficients reach down to
 # 2**-1074; cubes within the float32 range (validate_cube) transform to well below 2**400, and
@@ -132,10 +137,8 @@ class Speck(Codec):
         st = B.enc_new() if ac else B.bw_new()
         models = B.new_models(K.N_MODELS)
         sig = np.zeros(n, dtype=np.int8)
-        stopped, plane, decisions = K.speck_run(
-            1, 1 if ac else 0, limit, buf, st, models, msb, pyr, q, sgn, sig, np.zeros(1, dtype=np.uint32),
-            *_geometry(t), min(n, 1 << 16),
-        )
+        stopped, plane, decisions, _, _, _ = SC.run(BL.mode_of(True, ac), limit, buf, models, st, msb, pyr, q, sgn, sig,
+                                                    _geometry(t))
         if decisions == 0:
             return b""
         size = B.enc_finish(st, buf) if ac else B.bw_finish(st, buf)
@@ -163,15 +166,11 @@ class Speck(Codec):
             st = B.dec_new(data) if ac else B.br_new()
             models = B.new_models(K.N_MODELS)
             sig = np.zeros(n, dtype=np.int8)
-            rec = np.zeros(n, dtype=np.uint32)
             dummy8 = np.zeros(1, dtype=np.int8)
-            K.speck_run(
-                0, 1 if ac else 0, 0, data, st, models, dummy8, dummy8, np.zeros(1, dtype=np.int32),
-                np.zeros(1, dtype=np.uint8), sig, rec,
-                *_geometry(t), min(n, 1 << 16),
-            )
-            K.scatter(rec, sig, boxes, *_split_pow2(exp - K.TOP_PLANE), out)
-            del rec, sig
+            _, _, _, m, lsp_v, lsp_m = SC.run(BL.mode_of(False, ac), 0, data, models, st, dummy8, dummy8,
+                                              np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), sig, _geometry(t))
+            K.scatter_lsp(lsp_v, lsp_m, m, sig, boxes, *_split_pow2(exp - K.TOP_PLANE), out)
+            del lsp_v, lsp_m, sig
             W.inverse_inplace(out, layout)
         cube = np.empty(header.shape, dtype=np.float32)  # C-contiguous (rows, cols, bands), no extra copy
         WK.to_cube(out, cube, mean, lo, hi)
@@ -179,7 +178,7 @@ class Speck(Codec):
 
 
 def _geometry(t: dict) -> tuple:
-    """The octree tables in the order :func:`._speck_kernels.speck_run` takes them."""
+    """The octree tables in the order :mod:`._speck_coder` takes them (one tuple)."""
     return t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], t["sb_ctx"], t["pk"]
 
 

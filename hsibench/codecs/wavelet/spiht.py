@@ -50,12 +50,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..._lazy import lazy_module
 from ...errors import CorruptDataError, InvalidCubeError, InvalidParameterError, InvalidRateError
-from .. import _bits
 from .. import fields as F
-from . import _spiht_kernels as K
 from . import dwt
 from ..base import Codec, Header, Param, budget_bytes, register, unpack
+
+# numba kernels: loaded when first coding (hsibench._lazy)
+_bits = lazy_module("hsibench.codecs._bits")
+K = lazy_module("hsibench.codecs.wavelet._spiht_kernels")
 
 _MAX_VOXELS = 2**31  # list entries are int32 flat indices
 _MAG_BITS = 30  # magnitudes are scaled below 2^30: int32 with room for the reconstruction

@@ -13,8 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from ....errors import CorruptDataError
-from . import header, predictor, sample_adaptive
+from ...._lazy import lazy_module
+from . import header
 from .header import Config
+
+# numba kernels: loaded when first coding (hsibench._lazy)
+predictor = lazy_module("hsibench.codecs.predictive.ccsds123.predictor")
+sample_adaptive = lazy_module("hsibench.codecs.predictive.ccsds123.sample_adaptive")
 
 
 def size(cfg: Config, samples: np.ndarray) -> int:

@@ -1,0 +1,316 @@
+"""The 3D-SPECK set-partitioning passes (numba): one code path encodes and decodes.
+
+The coder (Pearlman, Islam, Nagaraj & Said, "Efficient, low-complexity image coding with a
+set-partitioning embedded block coder", IEEE TCSVT 2004; 3-D: Tang & Pearlman 2006): one list
+of insignificant sets (LIS) per octree level, one list of significant pixels (LSP).  For each
+bit plane ``n`` from the top: a *sorting pass* tests the LIS sets from the smallest level to the
+largest (:func:`sort_level`, one call per level); a significant set is split (depth first) and
+its children are tested at once: the insignificant ones join the LIS, a significant coefficient
+sends its sign and joins the LSP.  If all but the last child of a split set are insignificant,
+the last one is significant without a bit.  Then a *refinement pass* (:func:`refine`) sends bit
+``n`` of every coefficient that was already significant before this plane.  Sets, levels and
+the max-msb pyramid that answers set tests in O(1) are described in :mod:`._speck_kernels`;
+the models in :mod:`._speck_contexts`.
+
+How it is made fast (the bytes are those of the straightforward implementation):
+
+* the coder's state lives in local variables for a whole pass (:mod:`.._bits_local`), every
+  helper is inlined, and no decision calls a function, allocates or touches a Python object;
+* the LIS is one flat array with a fixed region per level (a node is in the LIS at most once,
+  so a level never holds more than its node count; untouched pages cost nothing), compacted in
+  place while it is scanned;
+* the LSP keeps each coefficient's magnitude (encoder) or reconstruction (decoder) *in list
+  order* beside its index, so the refinement pass streams through memory instead of jumping
+  across the cube.
+
+State between calls (so a caller may interleave passes of several independent streams): the
+coder state ``st`` (:mod:`.._bits`), the models, ``cnt = [decisions, LSP length, stopped]``,
+the LIS (``lis``, ``lis_base``, ``lis_n``), the LSP (``lsp_v``, ``lsp_m``) and ``sig`` (0, 1 =
+positive, 2 = negative per coefficient).  A pass returns 1 and sets ``cnt[2]`` when the byte
+budget (encoder) or the input (decoder) ends; decisions read from real bytes are exactly the
+encoder's, so any prefix of a stream decodes to a coarser version of the same cube.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .. import _bits_local as L
+from . import _speck_contexts as C
+
+TOP_PLANE = 30  # magnitudes are scaled so that the largest lies in [2**30, 2**31)
+
+
+@njit(cache=True)
+def new_state(geo, n):
+    """Fresh LIS (every subband's root at its top level), LSP and counters for ``n`` coefficients."""
+    sb_off, sb_dim, sb_k, lvl_dim, pyr_off, lvl_count, sb_ctx, pk = geo
+    kmax = lvl_dim.shape[1] - 1
+    lis_base = np.zeros(kmax + 2, dtype=np.int64)
+    for k in range(kmax + 1):
+        lis_base[k + 1] = lis_base[k] + lvl_count[k]
+    lis = np.empty(max(lis_base[kmax + 1], 1), dtype=np.int64)
+    lis_n = np.zeros(kmax + 1, dtype=np.int64)
+    for s in range(sb_off.shape[0] - 1):
+        k = sb_k[s, 3]
+        lis[lis_base[k] + lis_n[k]] = s << (pk[0] + pk[1] + pk[2])
+        lis_n[k] += 1
+    lsp_v = np.empty(max(n, 1), dtype=np.int64)
+    lsp_m = np.empty(max(n, 1), dtype=np.uint32)
+    return lis, lis_base, lis_n, lsp_v, lsp_m, np.zeros(4, dtype=np.int64), np.zeros(TOP_PLANE + 3, dtype=np.int64)
+
+
+@njit(cache=True, inline="always")
+def _significant(mode, r0, r1, r2, r3, r4, buf, nbuf, models, limit, q, sgn, sig, lsp_v, lsp_m, nlsp,
+                 v, z, y, x, dz, dy, dx, cls, n):
+    """Code the sign of coefficient ``v``, just found significant at plane ``n``; append it to the LSP."""
+    enc = mode == L.ENC_AC or mode == L.ENC_RAW
+    ctx = C.sign_ctx(sig, v, z, y, x, dz, dy, dx, cls)
+    r0, r1, r2, r3, r4, b = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx, np.int64(sgn[v]) if enc else 0,
+                                     limit)
+    if b >= 0:
+        sig[v] = 1 + b
+        lsp_v[nlsp] = v
+        lsp_m[nlsp] = q[v] if enc else np.uint32(3) << n  # decoder: midpoint 1.5 * 2**n, in half steps
+        nlsp += 1
+    return r0, r1, r2, r3, r4, b, nlsp
+
+
+@njit(cache=True)
+def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sig, lis, lis_base, lis_n, lsp_v, lsp_m,
+               geo):
+    """The sorting pass of plane ``n`` over the level-``k`` LIS; 1 if the stream ended, else 0."""
+    sb_off, sb_dim, sb_k, lvl_dim, pyr_off, lvl_count, sb_ctx, pk = geo
+    enc = mode == L.ENC_AC or mode == L.ENC_RAW
+    nbuf = buf.shape[0]
+    r0, r1, r2, r3, r4 = L.load(mode, st)
+    ndec = cnt[0]
+    nlsp = cnt[1]
+    kmax = lvl_dim.shape[1] - 1
+    stack = np.empty((8 * (kmax + 2), 4), dtype=np.int64)
+    tmp = np.empty((8, 3), dtype=np.int64)
+    shy = pk[0]
+    shz = pk[0] + pk[1]
+    shs = shz + pk[2]
+    mx, my, mz = pk[3], pk[4], pk[5]
+    base = lis_base[k]
+    m = lis_n[k]
+    w = 0
+    stop = False
+    for i in range(m):
+        e = lis[base + i]
+        x = e & mx
+        y = (e >> shy) & my
+        z = (e >> shz) & mz
+        s = e >> shs
+        if k == 0:
+            dz, dy, dx = sb_dim[s, 0], sb_dim[s, 1], sb_dim[s, 2]
+            v = sb_off[s] + (z * dy + y) * dx + x
+            ctx = C.vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, z, y, x, dz, dy, dx, 0)
+            r0, r1, r2, r3, r4, bit = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
+                                               (1 if msb[v] >= n else 0) if enc else 0, limit)
+            if bit < 0:
+                stop = True
+                break
+            ndec += 1
+            if bit == 1:
+                r0, r1, r2, r3, r4, b, nlsp = _significant(mode, r0, r1, r2, r3, r4, buf, nbuf, models, limit, q, sgn,
+                                                           sig, lsp_v, lsp_m, nlsp, v, z, y, x, dz, dy, dx,
+                                                           sb_ctx[s, 2], n)
+                if b < 0:
+                    stop = True
+                    break
+                ndec += 1
+            else:
+                lis[base + w] = e
+                w += 1
+            continue
+        nx = lvl_dim[s, k, 2]
+        loc = (z * lvl_dim[s, k, 1] + y) * nx + x
+        ctx = C.set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, k, z, y, x, 0)
+        r0, r1, r2, r3, r4, bit = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
+                                           (1 if pyr[pyr_off[s, k] + loc] >= n else 0) if enc else 0, limit)
+        if bit < 0:
+            stop = True
+            break
+        ndec += 1
+        if bit == 0:
+            lis[base + w] = e
+            w += 1
+            continue
+        # ---- split the significant set depth first: children tested at once, significant
+        # child sets pushed (in reverse, so the first is split first)
+        dz, dy, dx = sb_dim[s, 0], sb_dim[s, 1], sb_dim[s, 2]
+        off = sb_off[s]
+        cls = sb_ctx[s, 2]
+        stack[0, 0] = k
+        stack[0, 1] = z
+        stack[0, 2] = y
+        stack[0, 3] = x
+        sp = 1
+        while sp > 0 and not stop:
+            sp -= 1
+            kp = stack[sp, 0]
+            zp = stack[sp, 1]
+            yp = stack[sp, 2]
+            xp = stack[sp, 3]
+            kc = kp - 1
+            cnz, cny, cnx = lvl_dim[s, kc, 0], lvl_dim[s, kc, 1], lvl_dim[s, kc, 2]
+            if kp <= sb_k[s, 0]:
+                zs = 2 * zp
+                ze = min(zs + 2, cnz)
+            else:
+                zs = zp
+                ze = zp + 1
+            if kp <= sb_k[s, 1]:
+                ys = 2 * yp
+                ye = min(ys + 2, cny)
+            else:
+                ys = yp
+                ye = yp + 1
+            if kp <= sb_k[s, 2]:
+                xs = 2 * xp
+                xe = min(xs + 2, cnx)
+            else:
+                xs = xp
+                xe = xp + 1
+            mm = (ze - zs) * (ye - ys) * (xe - xs)
+            c = 0
+            nsig = 0
+            nsplit = 0
+            cbase = lis_base[kc]
+            poff = pyr_off[s, kc]
+            for cz in range(zs, ze):
+                for cy in range(ys, ye):
+                    for cx in range(xs, xe):
+                        c += 1
+                        origin = (1 if 2 * c <= mm else 2) if nsig == 0 else 3
+                        loc = (cz * cny + cy) * cnx + cx
+                        if kc == 0:
+                            v = off + loc
+                            if c == mm and nsig == 0:
+                                bit = 1  # the last child of a significant set, all others insignificant
+                            else:
+                                ctx = C.vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, cz, cy, cx, dz, dy, dx, origin)
+                                r0, r1, r2, r3, r4, bit = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
+                                                                   (1 if msb[v] >= n else 0) if enc else 0, limit)
+                                if bit < 0:
+                                    stop = True
+                                    break
+                                ndec += 1
+                            if bit == 1:
+                                nsig += 1
+                                r0, r1, r2, r3, r4, b, nlsp = _significant(
+                                    mode, r0, r1, r2, r3, r4, buf, nbuf, models, limit, q, sgn, sig, lsp_v, lsp_m,
+                                    nlsp, v, cz, cy, cx, dz, dy, dx, cls, n)
+                                if b < 0:
+                                    stop = True
+                                    break
+                                ndec += 1
+                            else:
+                                lis[cbase + lis_n[kc]] = (((s << pk[2]) | cz) << pk[1] | cy) << pk[0] | cx
+                                lis_n[kc] += 1
+                        else:
+                            if c == mm and nsig == 0:
+                                bit = 1
+                            else:
+                                ctx = C.set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, kc, cz, cy, cx, origin)
+                                r0, r1, r2, r3, r4, bit = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
+                                                                   (1 if pyr[poff + loc] >= n else 0) if enc else 0,
+                                                                   limit)
+                                if bit < 0:
+                                    stop = True
+                                    break
+                                ndec += 1
+                            if bit == 1:
+                                nsig += 1
+                                tmp[nsplit, 0] = cz
+                                tmp[nsplit, 1] = cy
+                                tmp[nsplit, 2] = cx
+                                nsplit += 1
+                            else:
+                                lis[cbase + lis_n[kc]] = (((s << pk[2]) | cz) << pk[1] | cy) << pk[0] | cx
+                                lis_n[kc] += 1
+                    if stop:
+                        break
+                if stop:
+                    break
+            for j in range(nsplit - 1, -1, -1):
+                stack[sp, 0] = kc
+                stack[sp, 1] = tmp[j, 0]
+                stack[sp, 2] = tmp[j, 1]
+                stack[sp, 3] = tmp[j, 2]
+                sp += 1
+        if stop:
+            break
+    if not stop:
+        lis_n[k] = w
+    L.store(mode, st, nbuf, r0, r1, r2, r3, r4)
+    cnt[0] = ndec
+    cnt[1] = nlsp
+    if stop:
+        cnt[2] = 1
+        return 1
+    return 0
+
+
+@njit(cache=True)
+def refine(mode, n, limit, buf, models, st, cnt, lsp_m, pass_start):
+    """The refinement pass of plane ``n``: bit ``n`` of every coefficient significant before it,
+    with a model by how many planes it has been significant (1, 2, more); 1 if the stream ended."""
+    enc = mode == L.ENC_AC or mode == L.ENC_RAW
+    nbuf = buf.shape[0]
+    r0, r1, r2, r3, r4 = L.load(mode, st)
+    ndec = cnt[0]
+    end = pass_start[n] if n < TOP_PLANE else 0
+    first = pass_start[n + 1] if n < TOP_PLANE else 0
+    second = pass_start[n + 2] if n + 1 < TOP_PLANE else 0
+    half = np.uint32(1) << n  # a refinement moves the midpoint by 2**(n-1) = 2**n half steps
+    stop = False
+    for part in range(3):  # the oldest first: LSP order is significance order
+        lo = 0 if part == 0 else (second if part == 1 else first)
+        hi = second if part == 0 else (first if part == 1 else end)
+        ctx = C.CTX_REF + 2 - part
+        for i in range(lo, hi):
+            r0, r1, r2, r3, r4, bit = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
+                                               np.int64((lsp_m[i] >> n) & 1) if enc else 0, limit)
+            if bit < 0:
+                stop = True
+                break
+            ndec += 1
+            if not enc:
+                if bit == 1:
+                    lsp_m[i] += half
+                else:
+                    lsp_m[i] -= half
+        if stop:
+            break
+    L.store(mode, st, nbuf, r0, r1, r2, r3, r4)
+    cnt[0] = ndec
+    if stop:
+        cnt[2] = 1
+        return 1
+    return 0
+
+
+@njit(cache=True)
+def run(mode, limit, buf, models, st, msb, pyr, q, sgn, sig, geo):
+    """Code bit planes from the top down until done or the stream ends.
+
+    Returns ``(stopped, last plane, decisions, LSP length, lsp_v, lsp_m)``; for a decoder,
+    ``lsp_m[i]`` is the magnitude of coefficient ``lsp_v[i]`` in half quantiser steps.
+    """
+    lis, lis_base, lis_n, lsp_v, lsp_m, cnt, pass_start = new_state(geo, sig.shape[0])
+    kmax = geo[3].shape[1] - 1
+    plane = TOP_PLANE
+    for n in range(TOP_PLANE, -1, -1):
+        plane = n
+        pass_start[n] = cnt[1]
+        for k in range(kmax + 1):
+            if sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sig, lis, lis_base, lis_n,
+                          lsp_v, lsp_m, geo):
+                return 1, n, cnt[0], cnt[1], lsp_v, lsp_m
+        if refine(mode, n, limit, buf, models, st, cnt, lsp_m, pass_start):
+            return 1, n, cnt[0], cnt[1], lsp_v, lsp_m
+    return 0, plane, cnt[0], cnt[1], lsp_v, lsp_m
