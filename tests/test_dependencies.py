@@ -23,8 +23,13 @@ def runtime_dependencies() -> list[str]:
     return [re.split(r"[<>=!~;\[ ]", dep, maxsplit=1)[0] for dep in project["dependencies"]]
 
 
+#: calls that import the module named by their first argument (a string constant)
+IMPORTING_CALLS = {"lazy_module", "import_module"}  # hsibench._lazy.lazy_module, importlib.import_module
+
+
 def imported_modules() -> set[str]:
-    """Top-level modules named by any import statement in hsibench/ (lazy imports inside functions included)."""
+    """Top-level modules named by any import in hsibench/: statements (inside functions too) and
+    ``lazy_module("name")`` / ``importlib.import_module("name")`` calls."""
     found: set[str] = set()
     for path in (REPO / "hsibench").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -32,6 +37,12 @@ def imported_modules() -> set[str]:
                 found.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str) and not node.args[0].value.startswith("."):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+                if name in IMPORTING_CALLS:
+                    found.add(node.args[0].value.split(".")[0])
     return found
 
 
