@@ -9,8 +9,9 @@
 * ``spectrum_<dataset>``: one pixel's spectrum, original vs decoded, and the error per band
   (the seed paper's Fig. 10).
 * ``band_psnr_<dataset>``: per-band PSNR at that rate (records' ``metrics.band_psnr``).
-* ``training_<dataset>``: GNN loss and PSNR vs epoch and vs seconds, from ``encode_info.curve``
-  (the paper's Figs. 11, 14, 15); drawn only when GNN records carry a curve.
+* ``training_<dataset>``: loss and PSNR vs epoch and vs seconds of the trained codecs (GNN,
+  siren, coolchic), from ``encode_info.curve`` (the paper's Figs. 11, 14, 15); drawn only when
+  such records carry a curve.
 * ``time_<dataset>``: encode and decode seconds vs bpppb.
 * ``snapshots_<dataset>``: the GNN's output band at several epochs (the paper's Fig. 9), from
   ``encode_info.snapshots`` of GNN records run with ``gnn[snapshots=N]``.
@@ -107,8 +108,12 @@ def _ok(records: list[dict], dataset: str) -> list[dict]:
     return [r for r in records if r.get("status") == "ok" and r["dataset"]["name"] == dataset]
 
 
+#: codecs whose stream is a trained network: seed spreads in the RD figure, training curves
+TRAINED = ("gnn", "siren", "coolchic")
+
+
 def _stochastic(spec_records: list[dict]) -> bool:
-    return len({r.get("seed") for r in spec_records}) > 1 or any(r["codec"]["name"] == "gnn" for r in spec_records)
+    return len({r.get("seed") for r in spec_records}) > 1 or any(r["codec"]["name"] in TRAINED for r in spec_records)
 
 
 def _by_spec(recs: list[dict]) -> dict[str, list[dict]]:
@@ -279,17 +284,17 @@ def band_psnr(recs: list[dict], dataset: str, rate: float, out: Path, made: Made
 
 
 def training(recs: list[dict], dataset: str, rate: float, out: Path, made: Made) -> None:
-    """GNN loss and PSNR vs epoch and vs seconds from ``encode_info.curve`` ([epoch, s, loss, psnr] rows)."""
+    """Trained codecs' loss and PSNR vs epoch and vs seconds from ``encode_info.curve`` ([epoch, s, loss, psnr, ...])."""
     runs = []
     for r in recs:
         curve = (r.get("encode_info") or {}).get("curve")
-        if r["codec"]["name"] == "gnn" and curve:
+        if r["codec"]["name"] in TRAINED and curve:
             arr = np.array(curve, dtype=float)
             if arr.ndim == 2 and arr.shape[1] >= 4 and len(arr):
-                runs.append((r, arr))
+                runs.append((r, arr[:, :4]))
     if not runs:
-        if any(r["codec"]["name"] == "gnn" for r in recs):
-            made.notes.append(f"{dataset}: GNN training curves skipped: no GNN record carries encode_info.curve")
+        if any(r["codec"]["name"] in TRAINED for r in recs):
+            made.notes.append(f"{dataset}: training curves skipped: no trained codec's record carries encode_info.curve")
         return
     runs.sort(key=lambda t: (t[0]["codec"]["spec"], t[0]["target_bpppb"], t[0].get("seed") or 0))
     if len(runs) > MAX_CURVES:
@@ -299,7 +304,7 @@ def training(recs: list[dict], dataset: str, rate: float, out: Path, made: Made)
         for t in at:
             lowest.setdefault(t[0]["codec"]["spec"], t)
         picked = list(lowest.values()) or runs
-        made.notes.append(f"{dataset}: training curves: {len(runs)} GNN runs; drawn: "
+        made.notes.append(f"{dataset}: training curves: {len(runs)} trained runs; drawn: "
                           + (f"each configuration at {rate:g} bpppb, lowest seed" if lowest else "the first")
                           + (f" (first {MAX_CURVES})" if len(picked) > MAX_CURVES else ""))
         runs = picked[:MAX_CURVES]
@@ -312,7 +317,7 @@ def training(recs: list[dict], dataset: str, rate: float, out: Path, made: Made)
         st = (r.get("encode_info") or {}).get("structure")
         st = st if isinstance(st, dict) else {}  # e.g. "constant" for a constant cube
         what = ", ".join(f"{k}={st[k]:.2g}" if isinstance(st[k], float) else f"{k}={st[k]}"
-                         for k in ("blocks", "channels", "prune") if k in st)
+                         for k in ("blocks", "channels", "prune", "depth", "width", "k", "levels") if k in st)
         epochs = ((r.get("encode_info") or {}).get("epochs_run") or {}).get("main")
         label = (f"{r['codec']['spec']} @ {r['target_bpppb']:g} bpppb, seed {r.get('seed')}" + (f" ({what})" if what else "")
                  + (f", {epochs} epochs" if epochs else ""))
@@ -335,8 +340,8 @@ def training(recs: list[dict], dataset: str, rate: float, out: Path, made: Made)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", fontsize=7,
                ncol=2 if len(runs) > 3 and max(map(len, labels)) <= 75 else 1)
-    fig.suptitle(f"GNN training on {dataset}\n(loss: mean |y − ŷ|^p on data scaled to [−1, 1]; "
-                 "PSNR as the codec logs it during training)", fontsize=10)
+    fig.suptitle(f"Training of the overfitted codecs on {dataset}\n(loss on data scaled to [−1, 1]: GNN mean |y − ŷ|^p, "
+                 "siren MSE, coolchic D + λR; PSNR as the codec logs it during training)", fontsize=10)
     _save(fig, out, f"training_{_slug(dataset)}", made)
 
 

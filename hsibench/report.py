@@ -123,9 +123,9 @@ def markdown(records: Iterable[dict]) -> str:
                          + (f", {failed} failed (rows marked failed, never numbers)" if failed else "") + "\n")
         parts += _md_table(heads, body)
         if trained:
-            parts += ["", "epochs: main-phase training epochs that ran (pruning and fine-tune epochs come on top; "
-                          f"the paper trains {PAPER_EPOCHS:,} at lr {PAPER_LR:g}); † a wall-clock budget stopped the "
-                          "training early."]
+            parts += ["", "epochs: main-phase training epochs that ran (other phases come on top: the GNN's pruning "
+                          "and fine-tune, siren's probes and fine-tune, coolchic's warm-up and fine-tune; the GNN paper "
+                          f"trains {PAPER_EPOCHS:,} at lr {PAPER_LR:g}); † a wall-clock budget stopped the training early."]
         parts.append("")
     return "\n".join(parts) if parts else "(no records)\n"
 

@@ -9,6 +9,8 @@ CONTRACT_SPECS: dict[str, dict] = {
     "speck": {"spec": "speck", "rates": [0.25, 1.0, 2.0]},
     "spiht": {"spec": "spiht", "rates": [0.25, 1.0, 2.0]},
     "gnn": {"spec": "gnn[epochs=100,progress=false]", "rates": [2.0, 6.0]},
+    "siren": {"spec": "siren[depth=2,epochs=60,progress=false]", "rates": [2.0, 8.0]},
+    "coolchic": {"spec": "coolchic[epochs=10,progress=false]", "rates": [2.0, 4.0, 8.0]},
     "jpeg2000": {"spec": "jpeg2000", "rates": [0.5, 1.0, 2.0]},
     "pca_jpeg2000": {"spec": "pca_jpeg2000", "rates": [0.5, 1.0, 2.0]},
     # the sample-adaptive coder spends at least 1 bit per sample: its rates start above 1 bpppb

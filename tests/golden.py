@@ -35,9 +35,12 @@ SPECS: dict[str, tuple[str, float]] = {
     "ccsds123": ("ccsds123", 4.0),  # the rate search over error limits, then the standard's codestream
     "gnn": ("gnn[blocks=2,channels=4,prune=0.67,weights=int8,epochs=12,prune_rounds=2,threads=1,device=cpu,"
             "progress=false]", 8.0),
+    "siren": ("siren[depth=2,width=8,weights=int8,epochs=6,threads=1,device=cpu,progress=false]", 4.0),
+    "coolchic": ("coolchic[epochs=4,threads=1,device=cpu,progress=false]", 4.0),
 }
 #: codec name -> the library whose floating-point kernels shape its bytes
-LIBRARY = {"gnn": "torch", "jpeg2000": "imagecodecs", "pca_jpeg2000": "imagecodecs"}
+LIBRARY = {"gnn": "torch", "siren": "torch", "coolchic": "torch", "jpeg2000": "imagecodecs",
+           "pca_jpeg2000": "imagecodecs"}
 
 
 def golden_cube(rows: int = 24, cols: int = 20, bands: int = 16) -> np.ndarray:

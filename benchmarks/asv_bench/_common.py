@@ -17,10 +17,12 @@ RATES = [1.0] if SMOKE else [0.25, 1.0]
 #: the scene of the quality (track_) benchmarks
 QUALITY_SHAPE = "64x64x32"
 
-#: settings that keep a codec's benchmark fast and deterministic (GNN: a short CPU training, with
-#: no wall-clock cut: the quick schedule's 20 s budget would make its track_ values depend on load)
+#: settings that keep a codec's benchmark fast and deterministic (the trained codecs: a short CPU
+#: training, with no wall-clock cut: a schedule's time budget would make their track_ values depend on load)
 FAST = {
     "gnn": "gnn[epochs=30,device=cpu,progress=false,threads=1,prune_rounds=1,time_budget_s=100000]",
+    "siren": "siren[depth=2,epochs=30,device=cpu,progress=false,threads=1,time_budget_s=100000]",
+    "coolchic": "coolchic[epochs=10,device=cpu,progress=false,threads=1,time_budget_s=100000]",
 }
 
 #: the clock of every time_ benchmark: CPU seconds of the benchmark process (all its threads), not

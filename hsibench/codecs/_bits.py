@@ -4,9 +4,10 @@ Two interchangeable back ends with the same shape of API, so a set-partitioning 
 written once and run with or without arithmetic coding:
 
 * a binary **range coder** (carry-less byte-oriented, LZMA style, 32-bit range) with adaptive
-  context models.  A model is one row of a ``uint16[n, 3]`` array: two probabilities of a zero
-  (16-bit, adapting fast and slow; their mean is used) and an observation count that makes the
-  first few updates large, like a count-based estimator;
+  context models, or with probabilities a codec computes itself (:func:`enc_bit_p`, e.g. from a
+  learned distribution evaluated in fixed point).  A model is one row of a ``uint16[n, 3]``
+  array: two probabilities of a zero (16-bit, adapting fast and slow; their mean is used) and an
+  observation count that makes the first few updates large, like a count-based estimator;
 * a **raw bit packer** (MSB first), for ``ac=false``.
 
 All state lives in small int64 arrays so the functions can be called from other ``@njit``
@@ -131,20 +132,32 @@ def _shift_low(s, buf):
     s[_LOW] = (low & 0x00FFFFFF) << 8
 
 
-@njit(cache=True)
-def enc_bit(s, buf, models, c, bit):
-    """Code one binary decision ``bit`` with adaptive model ``models[c]``."""
+@njit(cache=True, inline="always")
+def enc_bit_p(s, buf, p_zero, bit):
+    """Code one binary decision ``bit`` whose probability of a zero is ``p_zero / 2^16``.
+
+    ``p_zero`` must lie in ``1 .. 2^16 - 1``; codecs with a model of their own (e.g. a learned
+    distribution, evaluated in fixed point so that encoder and decoder agree bit for bit) call
+    this directly.
+    """
     rng = s[_RANGE]
-    bound = (rng >> PROB_BITS) * _p_zero(models, c)
+    bound = (rng >> PROB_BITS) * p_zero
     if bit == 0:
         s[_RANGE] = bound
     else:
         s[_LOW] += bound
         s[_RANGE] = rng - bound
-    _update(models, c, bit)
     while s[_RANGE] < _TOP:
         s[_RANGE] = (s[_RANGE] << 8) & _MASK32
         _shift_low(s, buf)
+
+
+@njit(cache=True)
+def enc_bit(s, buf, models, c, bit):
+    """Code one binary decision ``bit`` with adaptive model ``models[c]``."""
+    p = _p_zero(models, c)
+    _update(models, c, bit)
+    enc_bit_p(s, buf, p, bit)
 
 
 @njit(cache=True)
@@ -202,11 +215,11 @@ def dec_new(data):
     return s
 
 
-@njit(cache=True)
-def dec_bit(s, data, models, c):
-    """Decode one binary decision with adaptive model ``models[c]``."""
+@njit(cache=True, inline="always")
+def dec_bit_p(s, data, p_zero):
+    """Decode one binary decision coded by :func:`enc_bit_p` with the same ``p_zero``."""
     rng = s[_DRANGE]
-    bound = (rng >> PROB_BITS) * _p_zero(models, c)
+    bound = (rng >> PROB_BITS) * p_zero
     if s[_CODE] < bound:
         s[_DRANGE] = bound
         bit = 0
@@ -214,10 +227,17 @@ def dec_bit(s, data, models, c):
         s[_CODE] -= bound
         s[_DRANGE] = rng - bound
         bit = 1
-    _update(models, c, bit)
     while s[_DRANGE] < _TOP:
         s[_DRANGE] = (s[_DRANGE] << 8) & _MASK32
         s[_CODE] = ((s[_CODE] << 8) | _get(s, data)) & _MASK32
+    return bit
+
+
+@njit(cache=True)
+def dec_bit(s, data, models, c):
+    """Decode one binary decision with adaptive model ``models[c]``."""
+    bit = dec_bit_p(s, data, _p_zero(models, c))
+    _update(models, c, bit)
     return bit
 
 

@@ -1,11 +1,13 @@
 """Valid streams to mutate: a few encodings per codec, covering its stream variants.
 
 The classical codecs code a 32 x 32 x 16 uint16 synthetic cube (16 k voxels, the cube of
-issue 11), and a float32 (int16 for ccsds123) variant; the GNN a 16 x 16 x 8 cube with 5 training epochs, so that
-building its corpus takes seconds.  Each codec gets streams of every shape its format has
+issue 11), and a float32 (int16 for ccsds123) variant; the trained codecs (gnn, siren,
+coolchic) a 16 x 16 x 8 cube with a few training epochs, so that building their corpus takes
+seconds.  Each codec gets streams of every shape its format has
 (arithmetic-coded and raw bits, packet and dyadic trees, empty payloads of constant cubes,
 float32 / float16 / 8-bit weights, pruning, tiles, a keyed latent, several images in one
-network; CCSDS 123 lossless and near-lossless, absolute and relative limits, sample
+network; siren's three weight precisions, coolchic's linear and MLP synthesis and a near-empty
+latent stream; CCSDS 123 lossless and near-lossless, absolute and relative limits, sample
 representatives, BIP, BIL and BSQ orders, signed samples), because a mutation can only reach
 the decoder paths its base stream takes.
 """
@@ -34,6 +36,9 @@ class Base:
 
 
 _GNN = "gnn[epochs=5,progress=false,threads=1,prune_rounds=1"
+_SIREN = "siren[epochs=5,progress=false,threads=1,depth=2"
+_COOLCHIC = "coolchic[epochs=4,progress=false,threads=1"
+TRAINED = ("gnn", "siren", "coolchic")  # coded on a 16 x 16 x 8 cube
 CORPUS: dict[str, list[Base]] = {
     "speck": [Base("speck", 0.25), Base("speck", 1.0), Base("speck[ac=false,kind=dyadic]", 1.0),
               Base("speck", 2.0, "f32"), Base("speck", 1.0, "const")],
@@ -48,6 +53,10 @@ CORPUS: dict[str, list[Base]] = {
             Base(_GNN + ",weights=float32,blocks=2]", 16.0, "f32"),
             Base(_GNN + ",tile=8,overlap=2,key=7]", 8.0, secrets={"key": 7}),
             Base(_GNN + "]", 8.0, method="decode_images"), Base(_GNN + "]", 8.0, "const")],
+    "siren": [Base(_SIREN + "]", 8.0), Base(_SIREN + ",weights=int8,width=12]", 4.0),
+              Base(_SIREN + ",weights=float32,width=6]", 8.0, "f32"), Base(_SIREN + "]", 8.0, "const")],
+    "coolchic": [Base(_COOLCHIC + "]", 4.0), Base(_COOLCHIC + ",hidden=4,levels=2]", 8.0, "f32"),
+                 Base(_COOLCHIC + ",k=2,arm=4]", 2.5), Base(_COOLCHIC + "]", 4.0, "const")],
     "ccsds123": [Base("ccsds123", 2.5), Base("ccsds123[max_error=0]", 16.0), Base("ccsds123[order=bsq,P=0]", 3.0, "i16"),
                  Base("ccsds123[order=bil,max_error=3,relative_error=40,theta=2,phi=1,psi=1]", 8.0),
                  Base("ccsds123[prediction=reduced,local_sum=column,narrow=true]", 2.0), Base("ccsds123", 4.0, "const")],
@@ -56,7 +65,7 @@ CORPUS: dict[str, list[Base]] = {
 
 def cube_for(codec: str, variant: str) -> np.ndarray:
     """The cube a base stream codes (deterministic)."""
-    shape = (16, 16, 8) if codec == "gnn" else (32, 32, 16)
+    shape = (16, 16, 8) if codec in TRAINED else (32, 32, 16)
     cube = synthetic(*shape, seed=11)
     if variant == "f32":
         return (cube.astype(np.float32) - 2000.0) / 3.0

@@ -1,7 +1,11 @@
 """Overfitted neural codecs: the stream is a network's weights.
 
-``storage`` (quantisation, masks, lossless coding of weight tensors) is shared by every codec
-of the family; ``gnn`` is the generative network of Deng, Cen & Zhang (2020).
+Shared by every codec of the family: ``storage`` (quantisation, masks, lossless coding of weight
+tensors), ``schedule`` (named training policies resolved before training), ``runtime`` (torch
+import, device, threads, progress bar) and ``quant`` (training-time simulation of the storage).
+The codecs: ``gnn``, the generative network of Deng, Cen & Zhang (2020); ``siren``, the SIREN
+implicit neural representation of Rezasoltani & Qureshi (2023); ``coolchic``, COOL-CHIC/C3-style
+overfitted latent grids with an auto-regressive entropy model.
 """
 
-from . import gnn  # noqa: F401  (registers)
+from . import coolchic, gnn, siren  # noqa: F401  (registers)

@@ -106,6 +106,20 @@ def stored_values(tensors: list[np.ndarray], specs: list[TensorSpec], weights: s
 # Serialisation
 # ----------------------------------------------------------------------------------------------
 
+#: 8-bit quantisation levels a codec tries, finest first, when its 8-bit weights must fit a budget
+QMAX_STEPS = (127, 111, 95, 79, 63, 47, 31, 23, 15, 11, 7, 5, 3, 2, 1)
+
+
+def fit_qmax(tensors: list[np.ndarray], specs: list[TensorSpec], capacity: int,
+             mask: np.ndarray | None = None) -> tuple[int, bytes] | None:
+    """(qmax, payload) of the finest ``QMAX_STEPS`` level whose 8-bit payload fits ``capacity`` bytes, or None."""
+    for q in QMAX_STEPS:
+        payload = encode(tensors, specs, "int8", q, mask)
+        if len(payload) <= capacity:
+            return q, payload
+    return None
+
+
 _F_MASK, _F_MASK_RAW, _F_INT_RAW = 1, 2, 4
 
 

@@ -60,27 +60,23 @@ from ....errors import (
     InvalidParameterError,
     InvalidRateError,
     KeyRequiredError,
-    MissingDependencyError,
     MultiImageStreamError,
 )
 from ... import limits
 from ...base import Codec, Header, Param, as_output, budget_bytes, register, validate_cube, validate_rate
 from .. import storage
+from ..runtime import require_torch, training_device
 from . import schedule, stream
 from .latent import latent_codes
 from .structure import Geometry, Structure, layout, max_blocks, param_count, payload_size, search
 from .tiling import ImageStack, TileGrid
 
-QMAX_STEPS = (127, 111, 95, 79, 63, 47, 31, 23, 15, 11, 7, 5, 3, 2, 1)
+QMAX_STEPS = storage.QMAX_STEPS
 FORMAT, MAX_IMAGES = stream.FORMAT, stream.MAX_IMAGES
 
 
 def _torch():
-    try:
-        import torch
-    except ImportError:
-        raise MissingDependencyError("torch", "the gnn codec") from None
-    return torch
+    return require_torch("gnn")
 
 
 def _positive(v: Any) -> bool:
@@ -155,13 +151,7 @@ class GNNCodec(Codec):
 
     def _device(self) -> str:
         """The training device ``device=auto`` resolves to on this machine (an error if CUDA is asked and absent)."""
-        torch = _torch()
-        device = self.config["device"]
-        if device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if device == "cuda" and not torch.cuda.is_available():
-            raise InvalidParameterError("gnn[device=cuda]: no CUDA device is available to torch; use device=cpu or auto")
-        return device
+        return training_device(self.config["device"], "gnn")
 
     def resolved(self) -> dict[str, Any]:
         """The configuration as it will train here: device, schedule policy, lr, epochs, amp, threads.

@@ -20,10 +20,11 @@ trainer runs and the record shows.  Both are pure: no torch, no clock.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-from ....environment import usable_cores
+from .. import schedule as shared
+from ..schedule import SMALL_STEP_MACS, Defaults, Policy  # noqa: F401  (re-exported: the GNN's rules use them)
 from .structure import Geometry, Structure, macs_per_image
 
 POLICIES = ("auto", "paper", "quick")
@@ -38,42 +39,16 @@ QUICK_TIME_BUDGET_S = 20.0  # safety net per encode; the record says when it sto
 PRUNE_EPOCH_SHARE = 0.2  # pruning retrains for this fraction of the main epochs, split over the rounds
 FINETUNE_EPOCH_SHARE = 0.15  # the float32 fine-tune with the stored precision simulated
 FINETUNE_LR_FACTOR = 0.2  # fine-tune learning rate relative to lr
-SMALL_STEP_MACS = 2e7  # below this many MACs per training step the CPU trains single-threaded
 
-
-@dataclass(frozen=True)
-class Policy:
-    """The schedule as far as it is known before the cube: enough to key a task by what it will do."""
-
-    name: str  # "paper" or "quick"
-    device: str  # "cpu" or "cuda"
-    lr: float
-    main_epochs: int | None  # None: from the quick compute budget, once the structure is known
-    time_budget_s: float | None
-    amp: bool  # mixed precision in the main phase and pruning (CUDA only)
-    threads: int | str | None  # CPU threads: a number, "auto:<cores>" (by network size), None on CUDA
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+POLICY_TABLE = {
+    "paper": Defaults(PAPER_LR, PAPER_EPOCHS, None),
+    "quick": Defaults(QUICK_LR, None, QUICK_TIME_BUDGET_S),
+}
 
 
 def policy(config: dict[str, Any], device: str, cores: int | None = None) -> Policy:
     """Resolve ``schedule=auto`` and the policy's defaults for a codec config on ``device``."""
-    name = config.get("schedule", "auto")
-    if name not in POLICIES:
-        raise ValueError(f"unknown schedule policy {name!r}")
-    if name == "auto":
-        name = "paper" if device == "cuda" else "quick"
-    paper = name == "paper"
-    lr = config.get("lr") if config.get("lr") is not None else (PAPER_LR if paper else QUICK_LR)
-    epochs = config.get("epochs") if config.get("epochs") is not None else (PAPER_EPOCHS if paper else None)
-    budget = config.get("time_budget_s")
-    if budget is None and not paper:
-        budget = QUICK_TIME_BUDGET_S
-    threads: int | str | None = None
-    if device == "cpu":
-        threads = config.get("threads") or f"auto:{cores if cores is not None else usable_cores()}"
-    return Policy(name, device, float(lr), epochs, budget, bool(config.get("amp", True)) and device == "cuda", threads)
+    return shared.policy(config, device, POLICY_TABLE, on_cuda="paper", on_cpu="quick", cores=cores)
 
 
 def search_cap(pol: Policy, batch: int) -> float | None:
@@ -136,18 +111,11 @@ def resolve(config: dict[str, Any], geo: Geometry, st: Structure, device: str, *
     step_macs = 3 * macs_per_image(geo, st) * batch
     main = pol.main_epochs
     if main is None:
-        lo, hi = QUICK_EPOCHS_RANGE
-        main = int(min(max(QUICK_WORK_MACS / step_macs, lo), hi))
+        main = shared.budget_epochs(QUICK_WORK_MACS, step_macs, *QUICK_EPOCHS_RANGE)
     rounds = max(1, int(config.get("prune_rounds", 3)))
     prune = max(rounds, int(round(PRUNE_EPOCH_SHARE * main))) if st.prune > 0 else 0
     finetune = max(1, int(round(FINETUNE_EPOCH_SHARE * main))) if needs_finetune(geo, st, pol.amp) else 0
-    threads = None
-    if device == "cpu":
-        if isinstance(pol.threads, int):
-            threads = pol.threads
-        else:
-            n = int(str(pol.threads).split(":", 1)[1])
-            threads = 1 if step_macs < SMALL_STEP_MACS else n
+    threads = shared.cpu_threads(pol, step_macs)
     return TrainConfig(
         policy=pol.name, device=device, lr=pol.lr, finetune_lr=pol.lr * FINETUNE_LR_FACTOR, main_epochs=int(main),
         prune_epochs=prune, prune_rounds=rounds, finetune_epochs=finetune, amp=pol.amp, threads=threads,

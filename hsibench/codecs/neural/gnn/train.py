@@ -21,8 +21,6 @@ The result is the deployed tensors the storage module writes.  This module impor
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -30,20 +28,12 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..quant import fake_half, fake_quant, oom_types  # noqa: F401  (oom_types: re-exported for the codec)
+from ..runtime import progress_bar
 from .model import Generator, deployed_forward, fold_batchnorm
 from .schedule import TrainConfig
 from .structure import Geometry, Structure, layout, pruned_count
 from .tiling import TileGrid
-
-
-def oom_types() -> tuple[type[BaseException], ...]:
-    """Exception types torch raises when a device runs out of memory (torch >= 2.2)."""
-    types: list[type[BaseException]] = []
-    for holder, name in ((torch, "OutOfMemoryError"), (torch.cuda, "OutOfMemoryError")):
-        t = getattr(holder, name, None)
-        if isinstance(t, type) and t not in types:
-            types.append(t)
-    return tuple(types) or (RuntimeError,)
 
 
 @dataclass
@@ -69,19 +59,6 @@ def loss_fn(out: torch.Tensor, y: torch.Tensor, p: float) -> torch.Tensor:
     if p == 2.0:
         return (d * d).mean()
     return d.pow(p).mean()
-
-
-def fake_quant(w: torch.Tensor, groups: int, qmax: int) -> torch.Tensor:
-    """Straight-through per-group symmetric quantisation, mirroring ``storage.quantise``."""
-    g = w.reshape(groups, -1)
-    scale = g.detach().abs().amax(dim=1) / qmax
-    scale = torch.where(scale == 0, torch.ones_like(scale), scale)
-    q = torch.clamp(torch.round(g / scale[:, None]), -qmax, qmax) * scale[:, None]
-    return (g + (q - g).detach()).reshape(w.shape)
-
-
-def fake_half(w: torch.Tensor) -> torch.Tensor:
-    return w + (w.half().float() - w).detach()
 
 
 class Trainer:
@@ -212,13 +189,7 @@ class Trainer:
         if self.cuda:
             cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest convolution once
         try:
-            from tqdm.auto import tqdm
-
-            disable = (not cfg.progress) or bool(os.environ.get("HSIBENCH_NO_PROGRESS")) or None
-            self.pbar = tqdm(
-                total=self.total, desc=f"gnn b{st.blocks} c{st.channels} {st.weights}", file=sys.stderr,
-                disable=disable, leave=False, dynamic_ncols=True,
-            )
+            self.pbar = progress_bar(self.total, f"gnn b{st.blocks} c{st.channels} {st.weights}", cfg.progress)
             self.t0 = time.perf_counter()
             budget = cfg.time_budget_s
             share = (lambda e: None) if budget is None else (lambda e: budget * e / self.total)
