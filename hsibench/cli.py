@@ -1,20 +1,24 @@
 """The ``hsibench`` command: run | report | datasets | codecs.
 
 Results and paths go to stdout, progress bars to stderr; an hsibench error is one line on
-stderr and exit status 2.
+stderr.  Exit status: 0 success; 2 a usage error (bad arguments, an unknown codec or dataset,
+a bad rate: :class:`~hsibench.errors.UsageError`, or argparse's own errors); 1 a runtime
+failure (a task failed, a file is missing or unreadable, any other hsibench error); 130 an
+interrupt.  ``python -m hsibench`` is the same command.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from . import __version__, codecs, datasets, executors, presets, report
-from .errors import HsibenchError, InvalidParameterError, InvalidRateError
+from .errors import HsibenchError, InvalidParameterError, InvalidRateError, UsageError
 from .results import load_records
-from .runner import DEFAULT_DATASET, DEFAULT_RATES, parse_seeds, parse_shard, run
+from .runner import DEFAULT_DATASET, DEFAULT_RATES, parse_seeds, parse_shard, plan, run
 
 
 def _rates(text: str) -> list[float]:
@@ -59,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
                         "takes JIT compilation and library start-up out of the timings)")
     r.add_argument("--no-streams", action="store_true",
                    help="do not keep the stream bytes in RUN/streams/ (figures then cannot show reconstructions)")
-    r.add_argument("--data-dir", default=None, help="dataset cache folder (default: $HSIBENCH_DATA or ./datasets)")
+    r.add_argument("--data-dir", default=None, help="dataset cache folder (default: $HSIBENCH_DATA, else the per-user cache, e.g. ~/.cache/hsibench)")
     r.add_argument("--download", action="store_true", help="download registered datasets that are missing")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--preset", default=None, choices=sorted(presets.PRESETS),
@@ -70,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
                         "CODEC (e.g. gnn), so reports compare at equal bytes")
     r.add_argument("--shard", default=None, metavar="I/N",
                    help="run only the I-th of N deterministic slices of the task list (array jobs sharing --out)")
+    r.add_argument("--dry-run", action="store_true",
+                   help="list the tasks the command would run and which are already recorded; run nothing, write nothing")
 
     rep = sub.add_parser("report", help="tables (and figures) from the records of a run")
     rep.add_argument("run", help="run directory or records .jsonl file")
@@ -96,13 +102,19 @@ def _parser() -> argparse.ArgumentParser:
     dsub.add_parser("list", help="registered datasets and whether they are downloaded")
     di = dsub.add_parser("info", help="everything known about one dataset")
     di.add_argument("name")
+    di.add_argument("--json", action="store_true", help="print it as one JSON object")
     dd = dsub.add_parser("download", help="download and verify one dataset")
     dd.add_argument("name")
     for q in (d, di, dd):
-        q.add_argument("--data-dir", default=None, help="dataset cache folder")
+        q.add_argument("--data-dir", default=None,
+                       help="dataset cache folder (default: $HSIBENCH_DATA, else the per-user cache, e.g. ~/.cache/hsibench)")
 
-    c = sub.add_parser("codecs", help="list codecs and their parameters")
-    c.add_argument("action", choices=("list",))
+    c = sub.add_parser("codecs", help="list codecs (built in and plugins) or check one against the contract")
+    csub = c.add_subparsers(dest="action", required=True)
+    csub.add_parser("list", help="every codec, its parameters, and where plugin codecs come from")
+    cc = csub.add_parser("check", help="run the codec contract checks on one spec (e.g. a plugin codec)")
+    cc.add_argument("spec", help="codec spec, e.g. mycodec or 'pca[components=4]'")
+    cc.add_argument("--rates", default="0.5,1,2", help="increasing target bpppb (default 0.5,1,2)")
     return p
 
 
@@ -115,9 +127,29 @@ def _executor(args) -> executors.Executor:
     return executors.make(args.executor, scheduler=args.scheduler, workers=args.jobs)
 
 
+def _cmd_dry_run(args, dataset_specs: list[str], codec_specs: list[str] | None) -> int:
+    """``run --dry-run``: the task list as a markdown table, each task marked recorded or to run."""
+    if args.executor == "local" and args.scheduler is not None:
+        raise InvalidParameterError("--scheduler is for --executor dask")
+    p = plan(dataset_specs=dataset_specs, codec_specs=codec_specs, rates=_rates(args.rates), out=args.out,
+             seed=args.seed, seeds=parse_seeds(args.seeds) if args.seeds is not None else None,
+             data_dir=args.data_dir, download=False, preset=args.preset, match_rate=args.match_rate,
+             shard_of=parse_shard(args.shard))
+    print("| key | dataset | codec | bpppb | seed | status |\n|---|---|---|---:|---:|---|")
+    for t in p.tasks:
+        state = "to run" if args.force or t.key not in p.done else "recorded"
+        print(f"| {t.key} | {t.scene.name} | {t.spec} | {t.rate:g} | {t.seed} | {state} |")
+    todo = len(p.tasks) if args.force else len(p.pending())
+    print(f"dry run: {len(p.tasks)} tasks, {todo} to run, {len(p.tasks) - todo} already recorded in {p.out}"
+          + (f"; tasks at the sizes of {p.match_rate}'s streams come after these (--match-rate)" if p.match_rate else ""))
+    return 0
+
+
 def _cmd_run(args) -> int:
     dataset_specs = codecs.split_specs(args.dataset)
     codec_specs = codecs.split_specs(args.codecs) if args.codecs else None
+    if args.dry_run:
+        return _cmd_dry_run(args, dataset_specs, codec_specs)
     with _executor(args) as executor:
         summary = run(
             dataset_specs=dataset_specs,
@@ -202,22 +234,41 @@ def _cmd_datasets(args) -> int:
             print(f"| {name} | {entry.title} | {shape} | {'yes' if datasets.is_downloaded(name, root) else 'no'} |")
     elif args.action == "info":
         entry = datasets.info(args.name)
-        for key, value in vars(entry).items():
-            print(f"{key}: {dict(value) if key == 'crops' else value}")
+        about = {key: dict(value) if key == "crops" else value for key, value in vars(entry).items()}
         if entry.filename:
-            print(f"path: {datasets.path(entry.name, root)}")
+            about["path"] = str(datasets.path(entry.name, root))
+        about["downloaded"] = datasets.is_downloaded(entry.name, root)
+        if args.json:
+            print(json.dumps(about, indent=2, default=list))
+        else:
+            for key, value in about.items():
+                print(f"{key}: {value}")
     else:
         print(datasets.download(args.name, root))
     return 0
 
 
 def _cmd_codecs(args) -> int:
+    if args.action == "check":
+        from .codecs import contract
+
+        codecs.get(args.spec)  # an unknown codec or parameter is a usage error
+        results = contract.check(args.spec, _rates(args.rates))
+        for name, problem in results:
+            print(f"{'ok  ' if problem is None else 'FAIL'} {name}" + ("" if problem is None else f": {problem}"))
+        failed = sum(p is not None for _, p in results)
+        print(f"{args.spec}: {len(results) - failed} of {len(results)} contract checks passed")
+        return 1 if failed else 0
     for name in codecs.names():
         cls = codecs.codec_class(name)
-        print(f"{name}: {cls.summary}" + ("" if cls.in_default_run else f" [not in the default run: {cls.default_excluded}]"))
+        origin = codecs.plugins.source(name)
+        print(f"{name}: {cls.summary}" + (f" [plugin: {origin}]" if origin else "")
+              + ("" if cls.in_default_run else f" [not in the default run: {cls.default_excluded}]"))
         for key, p in cls.params.items():
             default = "auto" if p.default is None else p.default
             print(f"    {key} ({p.type.__name__}, default {default}): {p.doc}")
+    for name, why in codecs.plugins.errors().items():
+        print(f"{name}: [plugin left out] {why}")
     return 0
 
 
@@ -227,9 +278,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {"run": _cmd_run, "report": _cmd_report, "datasets": _cmd_datasets, "codecs": _cmd_codecs}[args.command]
     try:
         return handler(args)
-    except HsibenchError as exc:
+    except UsageError as exc:
         print(f"hsibench: error: {exc}", file=sys.stderr)
         return 2
+    except HsibenchError as exc:
+        print(f"hsibench: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("hsibench: interrupted; recorded results are kept, re-run the same command to resume", file=sys.stderr)
         return 130

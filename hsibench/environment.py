@@ -17,7 +17,7 @@ from typing import Any
 
 from . import __version__
 
-LIBRARIES = ("numpy", "scipy", "PyWavelets", "numba", "torch", "imagecodecs", "scikit-image")
+LIBRARIES = ("numpy", "scipy", "PyWavelets", "numba", "torch", "imagecodecs")
 
 
 def versions() -> dict[str, str | None]:

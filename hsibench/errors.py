@@ -4,25 +4,39 @@ from __future__ import annotations
 
 
 class HsibenchError(Exception):
-    """Base class of every error hsibench raises on purpose (the CLI prints it as one line)."""
+    """Base class of every error hsibench raises on purpose (the CLI prints it as one line).
+
+    The CLI exits with status 2 for a :class:`UsageError` (the command itself is wrong: fix
+    the arguments) and 1 for every other hsibench error (the command was right, running it
+    failed: a missing file, a corrupt stream, an unreachable cluster, a failed task).
+    """
+
+
+class UsageError(HsibenchError):
+    """The call or command line is wrong: bad parameters, an unknown codec or dataset, a bad rate.
+
+    Raised before any work starts; the CLI exits with status 2 (as argparse does for bad
+    syntax).  Subclasses: :class:`InvalidParameterError`, :class:`InvalidRateError`,
+    :class:`UnknownCodecError`, :class:`UnknownDatasetError`.
+    """
 
 
 class InvalidCubeError(HsibenchError, ValueError):
     """A cube is not a finite, non-empty, numeric (rows, cols, bands) array."""
 
 
-class InvalidRateError(HsibenchError, ValueError):
+class InvalidRateError(UsageError, ValueError):
     """A target rate is non-positive, not finite, above the native bit depth, or unreachable."""
 
 
-class UnknownCodecError(HsibenchError, KeyError):
+class UnknownCodecError(UsageError, KeyError):
     """A codec spec names a codec that is not registered."""
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
 
 
-class InvalidParameterError(HsibenchError, ValueError):
+class InvalidParameterError(UsageError, ValueError):
     """A codec spec has an unknown parameter or a value of the wrong type or range."""
 
 
@@ -55,7 +69,7 @@ class MissingDependencyError(HsibenchError, ImportError):
         self.package = package
 
 
-class UnknownDatasetError(HsibenchError, KeyError):
+class UnknownDatasetError(UsageError, KeyError):
     """A dataset name is neither registered nor an existing file."""
 
     def __str__(self) -> str:

@@ -26,18 +26,20 @@ from .results import latest
 RATE_TOL = 1e-9
 
 
-def _truncated(run_dir: Path, rec: dict, nbytes: int, cube, data_dir) -> dict | None:
-    """bpppb and PSNR of ``rec``'s kept stream cut to ``nbytes``; None if that is not possible."""
-    if cube is None:
+def _truncated(run_dir: Path, rec: dict, nbytes: int, scene, data_dir) -> dict | None:
+    """bpppb and PSNR (over the scene's valid pixels) of ``rec``'s kept stream cut to ``nbytes``; None if impossible."""
+    if scene is None:
         return None
+    cube, mask = scene.cube, scene.mask
     try:
         decoded = streams.decode(run_dir, rec, nbytes)
     except (HsibenchError, OSError):
         return None
     if decoded is None:
         return None
-    r = metrics.data_range_of(cube)
-    return {"bpppb": 8 * nbytes / cube.size, "psnr": metrics.psnr(cube, decoded, data_range=r), "how": "truncated"}
+    r = metrics.data_range_of(cube, mask=mask)
+    return {"bpppb": 8 * nbytes / cube.size, "psnr": metrics.psnr(cube, decoded, data_range=r, mask=mask),
+            "how": "truncated"}
 
 
 def equal_bytes(records: Iterable[dict], codec: str = "gnn", *, run_dir: str | Path | None = None,
@@ -77,7 +79,7 @@ def equal_bytes(records: Iterable[dict], codec: str = "gnn", *, run_dir: str | P
                 longer = sorted((r for r in mine if r["bytes"] >= ref["bytes"]), key=lambda r: r["bytes"])
                 if longer:
                     if sha not in cubes:
-                        cubes[sha] = streams.original(ref, data_dir)
+                        cubes[sha] = streams.original_scene(ref, data_dir)
                     cell = _truncated(Path(run_dir), longer[0], ref["bytes"], cubes[sha], data_dir)
             row[f"{spec} bpppb"] = cell["bpppb"] if cell else None
             row[f"{spec} PSNR"] = cell["psnr"] if cell else None

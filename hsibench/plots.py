@@ -377,12 +377,31 @@ def snapshots(recs: list[dict], dataset: str, out: Path, made: Made) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def psnr_now(original: np.ndarray, decoded: np.ndarray) -> float:
-    """PSNR (peak max − min of the original) of a reconstruction decoded for a figure."""
+def psnr_now(original: np.ndarray, decoded: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """PSNR (peak max − min of the original's valid pixels) of a reconstruction decoded for a figure."""
     from . import metrics
 
-    r = metrics.data_range_of(original)
-    return metrics.psnr(original, decoded, data_range=r) if r > 0 else math.inf
+    r = metrics.data_range_of(original, mask=mask)
+    return metrics.psnr(original, decoded, data_range=r, mask=mask) if r > 0 else math.inf
+
+
+#: false-colour targets (nm): red, green, blue
+RGB_NM = (640.0, 550.0, 460.0)
+RGB_TOLERANCE_NM = 50.0
+
+
+def rgb_bands(bands: int, wavelengths: np.ndarray | None = None) -> tuple[tuple[int, int, int], str]:
+    """The bands of a false-colour composite and how they were chosen.
+
+    With wavelengths that cover the visible (a band within 50 nm of each of 640, 550 and 460 nm)
+    the nearest bands give a natural-colour image; otherwise bands at 3/4, 1/2 and 1/4 of the range.
+    """
+    if wavelengths is not None and len(wavelengths) == bands:
+        wl = np.asarray(wavelengths, dtype=float)
+        picks = [int(np.argmin(np.abs(wl - t))) for t in RGB_NM]
+        if all(abs(wl[i] - t) <= RGB_TOLERANCE_NM for i, t in zip(picks, RGB_NM)):
+            return tuple(picks), "by wavelength"  # type: ignore[return-value]
+    return tuple(int(round(f * (bands - 1))) for f in (0.75, 0.5, 0.25)), "by position"  # type: ignore[return-value]
 
 
 def _false_colour(cube: np.ndarray, bands: tuple[int, int, int], lims: np.ndarray) -> np.ndarray:
@@ -414,7 +433,9 @@ def visual(run_dir: Path, recs: list[dict], dataset: str, rate: float, pixel, da
     if not chosen:
         made.notes.append(f"{dataset}: visual comparison skipped: no successful record at {rate:g} bpppb")
         return
-    original = streams.original(chosen[0], data_dir)
+    scene = streams.original_scene(chosen[0], data_dir)
+    original = None if scene is None else scene.cube
+    mask = None if scene is None else scene.mask
     if original is None:
         made.notes.append(f"{dataset}: visual comparison and spectrum skipped: the original cube could not be "
                           "reloaded with the recorded sha256 (give --data-dir, or the file has changed)")
@@ -428,7 +449,7 @@ def visual(run_dir: Path, recs: list[dict], dataset: str, rate: float, pixel, da
             continue
         if y is None:
             continue
-        now = psnr_now(original, y)
+        now = psnr_now(original, y, mask)
         rec_psnr = r["metrics"]["psnr"]
         if not (math.isclose(now, rec_psnr, abs_tol=0.01) or (math.isinf(now) and math.isinf(rec_psnr))):
             made.notes.append(f"{dataset}: {r['codec']['spec']} at {rate:g} bpppb: the kept stream decodes to "
@@ -446,11 +467,15 @@ def visual(run_dir: Path, recs: list[dict], dataset: str, rate: float, pixel, da
         made.notes.append(f"{dataset}: visual comparison shows the first {MAX_VISUAL} of {len(decoded)} specs")
         decoded = decoded[:MAX_VISUAL]
     rows, cols, nb = original.shape
-    bands = tuple(int(round(f * (nb - 1))) for f in (0.75, 0.5, 0.25))
-    sel = original[:, :, list(bands)].reshape(-1, 3).astype(np.float64)
+    bands, how = rgb_bands(nb, scene.wavelengths)
+    sel = original[:, :, list(bands)][mask if mask is not None else Ellipsis].reshape(-1, 3).astype(np.float64)
     lims = np.percentile(sel, [2, 98], axis=0)
     errs = [np.abs(y.astype(np.float64) - original).mean(axis=2) for _, y, _ in decoded]
-    emax = max(float(np.percentile(e, 99.5)) for e in errs) or 1.0
+    if mask is not None:  # invalid pixels (fill values) are not scored: blank in the error maps
+        errs = [np.where(mask, e, np.nan) for e in errs]
+    emax = max(float(np.nanpercentile(e, 99.5)) for e in errs) or 1.0
+    wl = scene.wavelengths
+    names = [f"band {b + 1}" + (f" ({wl[b]:.0f} nm)" if wl is not None else "") for b in bands]
 
     n = len(decoded) + 1
     fig = _new_figure(2.6 * n + 0.8, 5.6 * rows / max(cols, 1) * 0.9 + 1.2)
@@ -458,7 +483,7 @@ def visual(run_dir: Path, recs: list[dict], dataset: str, rate: float, pixel, da
     axes[0, 0].imshow(_false_colour(original, bands, lims), interpolation="nearest")
     axes[0, 0].set_title("original", fontsize=9)
     axes[1, 0].axis("off")
-    axes[1, 0].text(0.5, 0.5, f"false colour:\nR = band {bands[0] + 1}\nG = band {bands[1] + 1}\nB = band {bands[2] + 1}\n"
+    axes[1, 0].text(0.5, 0.5, f"false colour ({how}):\nR = {names[0]}\nG = {names[1]}\nB = {names[2]}\n"
                     "(2–98 % stretch of the original)", ha="center", va="center", fontsize=8, transform=axes[1, 0].transAxes)
     im = None
     from matplotlib.colors import PowerNorm

@@ -138,9 +138,14 @@ def _epochs_cell(row: dict) -> str:
     return f"{int(e)}" + ("†" if row.get("time_budget_stop") else "")
 
 
+def frame(records: Iterable[dict]):
+    """Every (latest) record as one flat row, sorted as the CSV: what :func:`csv` writes, as a DataFrame."""
+    return _sorted(to_frame(records)).reset_index(drop=True)
+
+
 def csv(records: Iterable[dict]) -> str:
     """All flat columns of every (latest) record as CSV."""
-    return _sorted(to_frame(records)).to_csv(index=False)
+    return frame(records).to_csv(index=False)
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,30 +34,31 @@ COLUMNS = [
     "dataset", "codec", "spec", "seed", "status", "target_bpppb", "bpppb", "bytes", "cr",
     "mse", "psnr", "psnr_native", "snr", "sam_deg", "ssim", "max_abs_error",
     "encode_s", "decode_s", "peak_rss_mb", "peak_rss_delta_mb", "device", "epochs", "schedule", "time_budget_stop",
-    "revision", "commit", "error",
+    "revision", "commit", "error", "scored_voxels",
 ]
 
 
 def task_key(*, dataset_sha256: str, dataset_name: str, codec_name: str, codec_revision: int,
-             codec_resolved: dict, target_bpppb: float, seed: int) -> str:
+             codec_resolved: dict, target_bpppb: float, seed: int, mask_sha256: str | None = None) -> str:
     """Stable hash of everything that determines a task's result.
 
     ``codec_resolved`` is the configuration as the codec will run it (``Codec.resolved()``:
     ``auto`` decided into a device, a schedule, epochs, threads), so a rerun on another device
     or with another schedule is a new task; ``codec_revision`` and the record schema version make
     records of older code stale.  An identical rerun gives the same key and is skipped.
+    ``mask_sha256`` (a scene's mask of valid pixels, which the metrics depend on) enters the
+    hash only when there is a mask, so keys of unmasked scenes are those of earlier versions.
     """
-    blob = json.dumps(
-        {
-            "schema": SCHEMA_VERSION,
-            "dataset": [dataset_name, dataset_sha256],
-            "codec": [codec_name, int(codec_revision), codec_resolved],
-            "rate": round(float(target_bpppb), 12),
-            "seed": int(seed),
-        },
-        sort_keys=True,
-        default=str,
-    )
+    fields = {
+        "schema": SCHEMA_VERSION,
+        "dataset": [dataset_name, dataset_sha256],
+        "codec": [codec_name, int(codec_revision), codec_resolved],
+        "rate": round(float(target_bpppb), 12),
+        "seed": int(seed),
+    }
+    if mask_sha256 is not None:
+        fields["mask"] = mask_sha256
+    blob = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -264,6 +265,10 @@ def flatten(record: dict) -> dict:
     }
     for name in ("mse", "psnr", "psnr_native", "snr", "sam_deg", "ssim", "max_abs_error"):
         row[name] = m.get(name)
+    # voxels the metrics scored: the valid pixels x bands (every voxel without a mask; records made
+    # before masks existed scored every voxel of the cube)
+    shape = record["dataset"].get("shape")
+    row["scored_voxels"] = m.get("scored_voxels", math.prod(shape) if shape and m else None)
     return row
 
 

@@ -42,6 +42,7 @@ class RunSummary:
     ran: int = 0
     skipped: int = 0
     failed: list[dict] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # every task of the command, run or already recorded
 
 
 def default_out(dataset_specs: Sequence[str]) -> Path:
@@ -114,6 +115,73 @@ def match_tasks(scenes: Sequence[datasets.Scene], specs: Sequence[str], records:
     return list(out.values())
 
 
+@dataclass
+class Plan:
+    """The task list of a run, before anything runs: what :func:`plan` returns (``--dry-run``).
+
+    ``groups`` are (codec specs, rates) pairs (one without a preset); ``tasks`` the main tasks
+    in run order (match-rate tasks depend on the records and are only known after them);
+    ``done`` the keys of ``out`` already recorded as successes.
+    """
+
+    out: Path
+    scenes: list
+    groups: list
+    seeds: list[int]
+    tasks: list[Task]
+    done: set[str]
+    match_rate: str | None = None
+    all_keys: set[str] = field(default_factory=set)  # every main task's key, before sharding
+
+    def pending(self) -> list[Task]:
+        """The tasks a run would execute now (not yet recorded as successes)."""
+        return [t for t in self.tasks if t.key not in self.done]
+
+
+def plan(
+    *,
+    dataset_specs: Sequence[str] = (DEFAULT_DATASET,),
+    codec_specs: Sequence[str] | None = None,
+    rates: Sequence[float] = DEFAULT_RATES,
+    out: str | Path | None = None,
+    seed: int = 0,
+    seeds: Sequence[int] | None = None,
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    preset: str | None = None,
+    match_rate: str | None = None,
+    shard_of: tuple[int, int] | None = None,
+) -> Plan:
+    """Load the scenes and list a run's tasks and which are already recorded, writing nothing.
+
+    Every spec, rate and seed is validated here, so a bad command fails before any work.
+    """
+    if preset is not None:
+        if codec_specs:
+            raise InvalidParameterError("--preset chooses the codecs and rates itself; leave out --codecs")
+        chosen = presets.get(preset)
+        groups = [(list(g.codecs), list(g.rates)) for g in chosen.groups]
+        match_rate = match_rate or chosen.match_rate
+    else:
+        if not rates:
+            raise InvalidParameterError("no rates given")
+        groups = [(expand_sweeps(codec_specs) if codec_specs else codecs.default_names(), list(rates))]
+    if match_rate is not None:
+        codecs.codec_class(match_rate)  # an unknown codec is an error now
+    seed_list = [int(s) for s in seeds] if seeds else [int(seed)]
+    out = Path(out) if out is not None else default_out(dataset_specs)
+    scenes = [datasets.load(s, data_dir, download=download) for s in dataset_specs]
+    tasks: dict[str, Task] = {}
+    for specs, group_rates in groups:  # group-major: a preset's cheap groups finish first
+        for task in expand(scenes, specs, group_rates, seed_list):
+            tasks.setdefault(task.key, task)
+    todo_all = list(tasks.values())
+    if shard_of is not None:
+        todo_all = shard(todo_all, *shard_of)
+    done = RecordStore(out).done_keys()
+    return Plan(out, scenes, groups, seed_list, todo_all, done, match_rate, set(tasks))
+
+
 def run(
     *,
     dataset_specs: Sequence[str] = (DEFAULT_DATASET,),
@@ -144,31 +212,14 @@ def run(
     deterministic slices of the task list (array jobs sharing ``out``).  ``executor`` decides
     where tasks run (default: :class:`LocalExecutor` with ``jobs``; the caller closes an executor it
     passes, e.g. a :class:`~hsibench.executors.dask_executor.DaskExecutor`).  ``warmup`` runs each codec
-    once, untimed, on a small crop first (:func:`warm_up`).
+    once, untimed, on a small crop first (:func:`warm_up`).  The summary's ``keys`` are the
+    keys of every task of this command (run now or already recorded).
     """
-    if preset is not None:
-        if codec_specs:
-            raise InvalidParameterError("--preset chooses the codecs and rates itself; leave out --codecs")
-        chosen = presets.get(preset)
-        groups = [(list(g.codecs), list(g.rates)) for g in chosen.groups]
-        match_rate = match_rate or chosen.match_rate
-    else:
-        if not rates:
-            raise InvalidParameterError("no rates given")
-        groups = [(expand_sweeps(codec_specs) if codec_specs else codecs.default_names(), list(rates))]
-    if match_rate is not None:
-        codecs.codec_class(match_rate)  # an unknown codec is an error now
+    p = plan(dataset_specs=dataset_specs, codec_specs=codec_specs, rates=rates, out=out, seed=seed, seeds=seeds,
+             data_dir=data_dir, download=download, preset=preset, match_rate=match_rate, shard_of=shard_of)
+    out, scenes, groups, seed_list, todo_all, match_rate = p.out, p.scenes, p.groups, p.seeds, p.tasks, p.match_rate
+    tasks = p.all_keys
     executor = executor or LocalExecutor(jobs)
-    seed_list = [int(s) for s in seeds] if seeds else [int(seed)]
-    out = Path(out) if out is not None else default_out(dataset_specs)
-    scenes = [datasets.load(s, data_dir, download=download) for s in dataset_specs]
-    tasks: dict[str, Task] = {}
-    for specs, group_rates in groups:  # group-major: a preset's cheap groups finish first
-        for task in expand(scenes, specs, group_rates, seed_list):
-            tasks.setdefault(task.key, task)
-    todo_all = list(tasks.values())
-    if shard_of is not None:
-        todo_all = shard(todo_all, *shard_of)
 
     store = RecordStore(out)
     config = {
@@ -184,7 +235,7 @@ def run(
                  config=config, **environment())
     append_line(out / ENV_FILE, (json.dumps(entry, sort_keys=True) + "\n").encode())
 
-    summary = RunSummary(out=out)
+    summary = RunSummary(out=out, keys=[t.key for t in todo_all])
     from tqdm.auto import tqdm
 
     bar = tqdm(total=0, desc="hsibench", unit="task", disable=not progress, file=sys.stderr, dynamic_ncols=True)
@@ -210,6 +261,7 @@ def run(
         done = set() if force else store.done_keys()
         todo = [t for t in phase if t.key not in done]
         summary.skipped += len(phase) - len(todo)
+        summary.keys.extend(t.key for t in phase if t.key not in tasks)
         bar.total += len(todo)
         bar.refresh()
         executor.run(todo, deliver, warmup=warmup, status=bar.set_postfix_str)

@@ -17,8 +17,18 @@ from .errors import HsibenchError
 
 def original(rec: dict, data_dir=None) -> np.ndarray | None:
     """The record's cube, reloaded by its spec (or source file) and checked against its sha256; else None."""
+    scene = original_scene(rec, data_dir)
+    return None if scene is None else scene.cube
+
+
+def original_scene(rec: dict, data_dir=None):
+    """The record's :class:`~hsibench.datasets.Scene` (cube, mask, wavelengths), reloaded and checked; else None.
+
+    The cube must have the recorded sha256, and the mask of valid pixels the recorded one (a
+    record without ``mask_sha256`` was scored on every pixel).
+    """
     from . import datasets
-    from .tasks import cube_sha256
+    from .tasks import cube_sha256, mask_sha256
 
     d = rec["dataset"]
     tries = [d["name"]]
@@ -27,11 +37,11 @@ def original(rec: dict, data_dir=None) -> np.ndarray | None:
         tries.append(d["source"] + (f"[crop={crop[0]}:{crop[1]},{crop[2]}:{crop[3]}]" if crop else ""))
     for spec in tries:
         try:
-            cube = datasets.load(spec, data_dir).cube
+            scene = datasets.load(spec, data_dir)
         except (HsibenchError, OSError, ValueError):
             continue
-        if cube_sha256(cube) == d["sha256"]:
-            return cube
+        if cube_sha256(scene.cube) == d["sha256"] and mask_sha256(scene.mask) == d.get("mask_sha256"):
+            return scene
     return None
 
 

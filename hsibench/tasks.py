@@ -34,6 +34,13 @@ def cube_sha256(cube: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def mask_sha256(mask: np.ndarray | None) -> str | None:
+    """Hash of a scene's mask of valid pixels (None without one): the metrics depend on it, so keys do."""
+    if mask is None:
+        return None
+    return hashlib.sha256(f"{mask.shape}".encode() + np.packbits(np.asarray(mask, dtype=bool)).tobytes()).hexdigest()
+
+
 # --------------------------------------------------------------------------------------------
 # Sweeps: "gnn[blocks=2|3,prune=0|0.67]" -> the product of the alternatives
 # --------------------------------------------------------------------------------------------
@@ -155,7 +162,8 @@ def make_task(scene: datasets.Scene, digest: str, spec: str, rate: float, seed: 
     codec = configure(spec, seed)
     resolved = codec.resolved()
     key = task_key(dataset_sha256=digest, dataset_name=scene.name, codec_name=codec.name,
-                   codec_revision=codec.revision, codec_resolved=resolved, target_bpppb=rate, seed=seed)
+                   codec_revision=codec.revision, codec_resolved=resolved, target_bpppb=rate, seed=seed,
+                   mask_sha256=mask_sha256(scene.mask))
     return Task(scene, digest, spec, float(rate), seed, key, resolved, codec.revision, needs_main_process(codec),
                 matched_to)
 
@@ -208,12 +216,18 @@ def base_record(task: Task) -> dict[str, Any]:
             "native_bits": scene.native_bits,
             "sha256": task.scene_sha256,
         },
+    }
+    if scene.mask is not None:  # only then: records of unmasked scenes keep their old layout
+        rec["dataset"].update(mask_sha256=mask_sha256(scene.mask), valid_pixels=scene.valid_pixels)
+    if scene.wavelengths is not None:
+        rec["dataset"]["wavelengths_nm"] = [round(float(w), 4) for w in scene.wavelengths]
+    rec.update({
         "codec": codec_part,
         "seed": task.seed,
         "target_bpppb": task.rate,
         "versions": versions(),
         "hsibench_commit": git_commit(),
-    }
+    })
     if task.matched_to:
         rec["matched_to"] = task.matched_to
     return rec
@@ -326,7 +340,8 @@ def execute(task: Task, *, warmup: bool = True) -> tuple[dict, bytes | None]:
             bytes=len(data),
             bpppb=rate,
             cr=metrics.compression_ratio(rate, task.scene.native_bits),
-            metrics=metrics.evaluate(cube, decoded, native_bits=task.scene.native_bits, with_band_psnr=True),
+            metrics=metrics.evaluate(cube, decoded, native_bits=task.scene.native_bits, with_band_psnr=True,
+                                     mask=task.scene.mask),
             encode_s=t1 - t0,
             decode_s=t2 - t1,
             peak_rss_bytes=mem.peak,

@@ -1,12 +1,12 @@
-"""The same contract for every registered codec: round trip, rate, quality, bytes alone, bad bytes."""
+"""The same contract for every registered codec (hsibench.codecs.contract): round trip, rate, quality,
+bytes alone, determinism, bad bytes, bad inputs, constant cube."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from hsibench import codecs, metrics
-from hsibench.errors import CorruptDataError, InvalidCubeError, InvalidRateError
+from hsibench import codecs
+from hsibench.codecs import contract
 
 from .conftest import make_cube
 from .contract_specs import CONTRACT_SPECS
@@ -28,69 +28,59 @@ def encoded(request):
 
 def test_round_trip_shape_dtype_and_rate(encoded):
     entry, cube, codec, streams = encoded
-    for rate, data in zip(entry["rates"], streams):
-        assert isinstance(data, bytes)
-        assert 8 * len(data) / cube.size <= rate + 1e-12
-        out = codec.decode(data, **codec.secrets())
-        assert out.shape == cube.shape and out.dtype == np.float32
-        assert np.isfinite(out).all()
+    contract.check_round_trip(codec, cube, entry["rates"], streams)
 
 
 def test_quality_rises_with_rate(encoded):
     entry, cube, codec, streams = encoded
-    r = float(cube.max()) - float(cube.min())
-    psnrs = [metrics.psnr(cube, codec.decode(d, **codec.secrets()), data_range=r) for d in streams]
-    assert all(b >= a - 0.05 for a, b in zip(psnrs, psnrs[1:])), psnrs
-    assert psnrs[-1] > psnrs[0]
+    contract.check_quality_rises(codec, cube, streams)
 
 
 def test_decode_from_bytes_alone(encoded):
     entry, cube, codec, streams = encoded
-    fresh = codecs.get(codecs.parse_spec(entry["spec"])[0])  # default parameters, no shared state
-    for data in streams:
-        np.testing.assert_array_equal(fresh.decode(data, **codec.secrets()), codec.decode(data, **codec.secrets()))
+    contract.check_bytes_alone(entry["spec"], codec, streams)
 
 
 def test_same_inputs_same_bytes(encoded):
     entry, cube, codec, streams = encoded
-    again = codecs.get(entry["spec"]).encode(cube, bpppb=entry["rates"][0])
-    assert again == streams[0]
+    contract.check_deterministic(entry["spec"], cube, entry["rates"][0], streams[0])
 
 
 def test_garbage_bytes_rejected(encoded):
     entry, cube, codec, streams = encoded
-    data = streams[-1]
-    rng = np.random.default_rng(1)
-    with pytest.raises(CorruptDataError):
-        codec.decode(rng.integers(0, 256, len(data), dtype=np.uint8).tobytes())
-    with pytest.raises(CorruptDataError):
-        codec.decode(b"")
-    flipped = bytearray(data)
-    flipped[len(data) // 2 + 20 if len(data) > 60 else -1] ^= 0x40
-    with pytest.raises(CorruptDataError):
-        codec.decode(bytes(flipped), **codec.secrets())
-    with pytest.raises(CorruptDataError):
-        codec.decode(data[: len(data) - 3], **codec.secrets())
+    contract.check_garbage_rejected(codec, streams)
 
 
 def test_bad_cubes_and_rates_rejected(encoded):
     entry, cube, codec, _ = encoded
-    bad = cube.astype(np.float32)
-    bad[1, 2, 3] = np.nan
-    with pytest.raises(InvalidCubeError):
-        codec.encode(bad, bpppb=1.0)
-    with pytest.raises(InvalidCubeError):
-        codec.encode(cube[:, :, 0], bpppb=1.0)
-    with pytest.raises(InvalidCubeError):
-        codec.encode(cube[:0], bpppb=1.0)
-    for rate in (0, -1, float("nan"), 17):
-        with pytest.raises(InvalidRateError):
-            codec.encode(cube, bpppb=rate)
+    contract.check_bad_inputs(codec, cube)
 
 
 def test_constant_cube(encoded):
     entry, cube, codec, _ = encoded
-    const = np.full(cube.shape, 1234, dtype=cube.dtype)
-    data = codec.encode(const, bpppb=entry["rates"][-1])
-    out = codec.decode(data, **codec.secrets())
-    assert np.abs(out - 1234).max() < 1.0
+    contract.check_constant(codec, cube, entry["rates"][-1])
+
+
+def test_the_checks_can_fail():
+    """A codec that breaks each rule is caught by the check for it (so the suite above can fail)."""
+    import numpy as np
+
+    cube = make_cube()
+    codec = codecs.get("pca")
+    streams = [codec.encode(cube, bpppb=r) for r in (0.5, 2.0)]
+    with pytest.raises(contract.ContractViolation, match="exceeds the target"):
+        contract.check_round_trip(codec, cube, [0.25, 1.0], streams)
+    with pytest.raises(contract.ContractViolation, match="does not rise"):
+        contract.check_quality_rises(codec, cube, streams[::-1])
+
+    class Lenient:  # decodes anything to zeros
+        def secrets(self):
+            return {}
+
+        def decode(self, data, **_):
+            return np.zeros(cube.shape, np.float32)
+
+    with pytest.raises(contract.ContractViolation, match="returned a cube"):
+        contract.check_garbage_rejected(Lenient(), streams)
+    with pytest.raises(contract.ContractViolation, match="does not decode to its value"):
+        contract.check_constant(type("C", (Lenient,), {"encode": lambda self, c, bpppb: b""})(), cube, 1.0)

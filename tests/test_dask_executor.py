@@ -49,7 +49,8 @@ def test_missing_dask_names_the_extra(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
     with pytest.raises(MissingDependencyError, match=r"hsibench\[dask\]"):
         executors.make("dask")
-    assert main(["run", "--executor", "dask", "--codecs", "pca", "--dataset", SMALL, "--no-progress"]) == 2
+    # a missing extra is a runtime failure (exit 1), not a usage error
+    assert main(["run", "--executor", "dask", "--codecs", "pca", "--dataset", SMALL, "--no-progress"]) == 1
     assert 'pip install "hsibench[dask]"' in capsys.readouterr().err
 
 

@@ -108,9 +108,13 @@ def test_dtype_matches_checks_width_not_signedness():
 
 
 def test_default_root(monkeypatch, tmp_path):
+    """One cache per user, not per folder: the XDG cache on Linux, whatever the current directory."""
     monkeypatch.delenv("HSIBENCH_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.chdir(tmp_path)
-    assert datasets.default_root() == tmp_path / "datasets"
+    assert datasets.default_root() == tmp_path / "xdg" / "hsibench"
+    monkeypatch.chdir(tmp_path / "..")
+    assert datasets.default_root() == tmp_path / "xdg" / "hsibench"
     monkeypatch.setenv("HSIBENCH_DATA", str(tmp_path / "elsewhere"))
     assert datasets.default_root() == tmp_path / "elsewhere"
     assert datasets.path("ksc") == tmp_path / "elsewhere" / "KSC.mat"
@@ -197,17 +201,29 @@ def test_synthetic_is_deterministic_uint16_and_shaped():
 
 
 def test_synthetic_default_values_are_sensor_like():
+    """Properties the generator is built to have (README, "The synthetic default scene"), checked on the output."""
     cube = datasets.synthetic()
     assert cube.shape == (128, 128, 64) and cube.dtype == np.uint16
     assert 2**12 <= int(cube.max()) < 2**14  # a 12..14-bit range
-    assert int(cube.min()) > 0  # dark level keeps it off the floor
-    # Spectrally smooth signal: neighbouring bands are strongly correlated, as in real HSI.
+    assert np.mean(cube == 0) < 1e-4  # the 200 DN dark level keeps it (almost always) off the floor
+    wl = datasets.synthetic_wavelengths(64)
+    bright, absorbed = int(np.argmin(np.abs(wl - 800))), int(np.argmin(np.abs(wl - 1400)))
     flat = cube.reshape(-1, cube.shape[2]).astype(np.float64)
-    corr = np.corrcoef(flat[:, 20], flat[:, 21])[0, 1]
-    assert corr > 0.9
-    # Spatially smooth abundances: neighbouring pixels are correlated too.
-    band = cube[:, :, 30].astype(np.float64)
-    assert np.corrcoef(band[:, :-1].ravel(), band[:, 1:].ravel())[0, 1] > 0.8
+    # spectrally correlated where there is light; the 1400 nm water band is mostly noise
+    assert np.corrcoef(flat[:, bright], flat[:, bright + 1])[0, 1] > 0.95
+    assert np.corrcoef(flat[:, absorbed], flat[:, absorbed + 1])[0, 1] < 0.8
+    assert flat[:, absorbed].mean() < 0.2 * flat[:, bright].mean()
+    # low spectral rank with a tail: a few components hold 99 % of the variance, many more 99.9 %
+    centred = flat - flat.mean(axis=0)
+    ev = np.linalg.eigvalsh(centred.T @ centred)[::-1]
+    share = np.cumsum(ev) / ev.sum()
+    assert int(np.searchsorted(share, 0.99)) + 1 <= 8 and int(np.searchsorted(share, 0.999)) + 1 >= 16
+    # spatially detailed but not noise: neighbouring pixels of a bright band correlate, not perfectly
+    band = cube[:, :, bright].astype(np.float64)
+    assert 0.7 < np.corrcoef(band[:, :-1].ravel(), band[:, 1:].ravel())[0, 1] < 0.97
+    # the bad-band list marks the deep absorptions (1380, 1880 nm) and the two noisy detector bands
+    bad = wl[datasets.synthetic_bad_bands(64) == 0]
+    assert any(abs(w - 1380) < 40 for w in bad) and any(abs(w - 1880) < 40 for w in bad) and len(bad) == 6
 
 
 def test_synthetic_fingerprint_is_stable():
@@ -215,10 +231,11 @@ def test_synthetic_fingerprint_is_stable():
 
     Records and reports key datasets by the cube's sha256, so a change to the generator silently
     invalidates stored synthetic results: if this fails, the change must be deliberate (and noted).
+    Last deliberate change: the scene built to rank codecs as real data does (issue 14).
     """
     cube = datasets.synthetic(rows=16, cols=16, bands=8, seed=0)
     digest = hashlib.sha256(cube.tobytes()).hexdigest()
-    assert digest == "1c38922807a55c3d0acc5019bf12e74a82c1e5521f3eca663a1d14ccce7d8f16"
+    assert digest == "3e1ca9261eef0ac6c4b37cbf8af92164cdbda773882a8b0def22f017028aff79"
 
 
 def test_synthetic_spec_and_bad_parameters():

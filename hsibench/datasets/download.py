@@ -1,4 +1,9 @@
-"""Fetch a registered scene into the data folder, verify it, and only then put it in place.
+"""Fetch a registered scene into the per-user data folder, verify it, and only then put it in place.
+
+Why not pooch: its ``retrieve`` would give the cache folder (``platformdirs``, used here
+directly) and a sha256 check (below), but not what this module exists for: resuming a
+multi-GB transfer across runs, trying mirrors in order, and accepting a file only after it
+parses as the registered cube (most public scenes have no published hash).
 
 How a download works (plain ``urllib``, so it can be tested against a local server):
 
@@ -42,9 +47,19 @@ _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
 def default_root() -> Path:
-    """``$HSIBENCH_DATA`` when set (and non-empty), else ``./datasets`` under the current directory."""
+    """The per-user dataset cache: ``$HSIBENCH_DATA`` when set (and non-empty), else the user cache folder.
+
+    The cache folder is ``platformdirs.user_cache_dir("hsibench")`` (what ``pooch.os_cache``
+    returns): ``~/.cache/hsibench`` on Linux (``$XDG_CACHE_HOME/hsibench`` when that is set),
+    ``~/Library/Caches/hsibench`` on macOS, ``%LOCALAPPDATA%\\hsibench\\Cache`` on Windows.  One
+    copy per user, whatever folder a command runs in; ``--data-dir`` / ``root=`` override both.
+    """
     env = os.environ.get("HSIBENCH_DATA", "").strip()
-    return Path(env).expanduser() if env else Path.cwd() / "datasets"
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("hsibench", appauthor=False))
 
 
 def resolve_root(root: str | os.PathLike | None) -> Path:

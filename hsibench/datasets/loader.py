@@ -8,6 +8,14 @@ Spec grammar (the CLI's ``--dataset`` takes the same strings)::
     synthetic[rows=64,cols=64,bands=32,seed=1]
     path/to/cube.npy                  a user file (.npy, .mat, ENVI .hdr, .tif/.tiff)
     path/to/scene.mat[variable=X,crop=0:100,0:100]
+    path/to/flight.hdr[crop=0:512,0:512,drop_bad_bands=true]
+    path/to/cube.npy[nodata=0,mask=valid.npy,wavelengths=400:2500]
+
+File options: ``variable`` (.mat/.zip), ``crop``, ``nodata`` (the fill value of invalid pixels;
+default: the file's ENVI ``data ignore value`` or GDAL_NODATA), ``mask`` (a .npy of the whole
+image's valid pixels), ``wavelengths`` (nm: FIRST:LAST, or a .npy/.txt/.csv file; default: the
+file's), ``drop_bad_bands`` (remove the bands an ENVI ``bbl`` marks bad).  A crop is read
+from disk as a window where the format allows (ENVI, uncompressed TIFF, .npy, MATLAB v7.3).
 
 Options are ``key=value`` separated by commas; a comma that is not followed by ``key=`` belongs to
 the value (that is how ``crop=r0:r1,c0:c1`` keeps its comma).
@@ -26,18 +34,23 @@ from ..errors import DatasetFormatError, DatasetNotFoundError, InvalidParameterE
 from . import registry
 from .download import download as _download
 from .download import resolve_root
-from .readers import _SUFFIX, read_cube
-from .synthetic import synthetic
+from . import sensor
+from .readers import _SUFFIX, open_product
+from .synthetic import bad_bands, synthetic
+from .synthetic import wavelengths as synthetic_wavelengths
 
 Crop = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True, eq=False)
 class Scene:
-    """A loaded cube and where it came from.
+    """A loaded cube, what is known about it, and where it came from.
 
     ``name`` is canonical (``"botswana[crop=paper]"``, ``"synthetic[rows=64]"``, or the file name for
     user files); ``source`` is the file path or ``"generated"``; ``crop`` is ``(r0, r1, c0, c1)`` or None.
+    ``wavelengths`` are the band centres in nm (None when unknown); ``mask`` is a boolean
+    ``(rows, cols)`` array of the valid pixels, None when every pixel is valid: metrics score
+    only valid pixels, codecs still code the whole cube.
     """
 
     name: str
@@ -45,10 +58,17 @@ class Scene:
     native_bits: int
     source: str
     crop: Crop | None = None
+    wavelengths: np.ndarray | None = None
+    mask: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
         return tuple(self.cube.shape)  # type: ignore[return-value]
+
+    @property
+    def valid_pixels(self) -> int:
+        """How many pixels the metrics score."""
+        return int(self.cube.shape[0] * self.cube.shape[1] if self.mask is None else np.count_nonzero(self.mask))
 
 
 _SPEC = re.compile(r"^\s*(?P<base>.*?)\s*(?:\[(?P<opts>[^\[\]]*)\])?\s*$", re.S)
@@ -134,7 +154,7 @@ def _name(base: str, parts: list[str]) -> str:
 
 
 def _load_synthetic(spec: str, options: dict[str, str]) -> Scene:
-    _unknown_options(spec, options, ("rows", "cols", "bands", "seed", "crop"))
+    _unknown_options(spec, options, ("rows", "cols", "bands", "seed", "crop", "drop_bad_bands"))
     params: dict[str, int] = {}
     parts: list[str] = []
     for key in ("rows", "cols", "bands", "seed"):
@@ -145,12 +165,16 @@ def _load_synthetic(spec: str, options: dict[str, str]) -> Scene:
                 raise InvalidParameterError(f"dataset spec {spec!r}: {key} must be an integer, got {options[key]!r}") from None
             parts.append(f"{key}={params[key]}")
     cube = synthetic(**params)
+    wl = synthetic_wavelengths(cube.shape[2])
     crop = None
     if "crop" in options:
         crop, text = parse_crop(options["crop"])
         cube = apply_crop(cube, crop, spec)
         parts.append(f"crop={text}")
-    return Scene(_name("synthetic", parts), cube, registry.SYNTHETIC.native_bits, "generated", crop)
+    if sensor.parse_bool(spec, "drop_bad_bands", options.get("drop_bad_bands", "false")):
+        cube, wl = sensor.drop_bad_bands(cube, wl, bad_bands(cube.shape[2]), spec)
+        parts.append("drop_bad_bands=true")
+    return Scene(_name("synthetic", parts), cube, registry.SYNTHETIC.native_bits, "generated", crop, wl)
 
 
 def _native_bits(dtype: np.dtype) -> int:
@@ -158,22 +182,39 @@ def _native_bits(dtype: np.dtype) -> int:
     return int(np.dtype(dtype).itemsize * 8)
 
 
-def _load_file(spec: str, base: str, options: dict[str, str]) -> Scene:
-    _unknown_options(spec, options, ("variable", "crop"))
+def _load_file(spec: str, base: str, options: dict[str, str], extra: dict) -> Scene:
+    _unknown_options(spec, options, ("variable", "crop", "nodata", "mask", "wavelengths", "drop_bad_bands"))
     path = Path(base).expanduser()
     if not path.is_file():
         raise UnknownDatasetError(
             f"no such file {str(path)!r} and no registered dataset of that name; registered datasets: "
             f"{', '.join(registry.names())}"
         )
-    cube = read_cube(path, options.get("variable"))
+    product = open_product(path, options.get("variable"))
     parts = [f"variable={options['variable']}"] if "variable" in options else []
     crop = None
     if "crop" in options:
         crop, text = parse_crop(options["crop"])
-        cube = apply_crop(cube, crop, spec)
         parts.append(f"crop={text}")
-    return Scene(_name(path.name, parts), cube, _native_bits(cube.dtype), str(path.resolve()), crop)
+    cube = product.read(crop)  # only the window, where the format allows
+    # the spec's options, then the Python keywords (arrays), then what the file says
+    nodata = sensor.parse_float(spec, "nodata", options["nodata"]) if "nodata" in options else extra.get("nodata")
+    if nodata is not None:
+        parts.append(f"nodata={nodata:g}")
+    nodata = product.nodata if nodata is None else nodata
+    wl_given = options.get("wavelengths", extra.get("wavelengths"))
+    wl = sensor.user_wavelengths(wl_given, product.shape[2]) if wl_given is not None else product.wavelengths
+    if isinstance(wl_given, str):
+        parts.append(f"wavelengths={Path(wl_given).name if Path(wl_given).expanduser().is_file() else wl_given}")
+    if sensor.parse_bool(spec, "drop_bad_bands", options.get("drop_bad_bands", "false")):
+        cube, wl = sensor.drop_bad_bands(cube, wl, product.bbl, spec)
+        parts.append("drop_bad_bands=true")
+    mask_given = options.get("mask", extra.get("mask"))
+    given = sensor.user_mask(mask_given, product.shape[:2], crop) if mask_given is not None else None
+    if mask_given is not None:
+        parts.append(f"mask={Path(mask_given).name if isinstance(mask_given, (str, os.PathLike)) else 'array'}")
+    mask = sensor.combine(sensor.fill_mask(cube, nodata), given, label=spec)
+    return Scene(_name(path.name, parts), cube, _native_bits(cube.dtype), str(path.resolve()), crop, wl, mask)
 
 
 def _load_registered(spec: str, entry: registry.DatasetInfo, options: dict[str, str], root, download: bool) -> Scene:
@@ -185,35 +226,41 @@ def _load_registered(spec: str, entry: registry.DatasetInfo, options: dict[str, 
         if not download:
             raise _not_found(entry, path, root)
         path = _download(entry, root)
-    cube = read_cube(path, entry.variable)
-    if tuple(cube.shape) != tuple(entry.shape) or not registry.dtype_matches(entry.dtype, cube.dtype):
+    product = open_product(path, entry.variable)
+    if tuple(product.shape) != tuple(entry.shape) or not registry.dtype_matches(entry.dtype, product.dtype):
         raise DatasetFormatError(
-            f"{path} holds a {cube.shape} {cube.dtype} cube, but dataset '{entry.name}' is "
+            f"{path} holds a {product.shape} {product.dtype} cube, but dataset '{entry.name}' is "
             f"{tuple(entry.shape)} {entry.dtype}; delete the file and run: hsibench datasets download {entry.name}"
         )
-    if crop is not None:
-        cube = apply_crop(cube, crop, spec)
+    cube = product.read(crop)  # only the window, where the format allows
     name = _name(entry.name, [f"crop={crop_text}"] if crop is not None else [])
     return Scene(name, cube, entry.native_bits, str(path.resolve()), crop)
 
 
-def load(spec: str | os.PathLike, root: str | os.PathLike | None = None, *, download: bool = False) -> Scene:
+def load(spec: str | os.PathLike, root: str | os.PathLike | None = None, *, download: bool = False,
+         mask=None, wavelengths=None, nodata: float | None = None) -> Scene:
     """Load a scene from a spec (registered name with options, ``synthetic[...]``, or a file path).
 
     ``root`` is the data folder for registered scenes (default :func:`default_root`);
     ``download=True`` fetches a missing registered file instead of raising
-    :class:`~hsibench.errors.DatasetNotFoundError`.
+    :class:`~hsibench.errors.DatasetNotFoundError`.  For user files, ``mask`` (valid pixels of
+    the whole image: a boolean array or a .npy path), ``wavelengths`` (nm: an array, a file or
+    ``"FIRST:LAST"``) and ``nodata`` (the fill value) do what the spec options of the same
+    names do (the spec's options win).
     """
+    extra = {k: v for k, v in (("mask", mask), ("wavelengths", wavelengths), ("nodata", nodata)) if v is not None}
     text = os.fspath(spec) if isinstance(spec, os.PathLike) else spec
     if isinstance(text, str) and text.strip().lower() not in registry.names() and Path(text).expanduser().is_file():
-        return _load_file(text, text, {})  # an existing file, even one with brackets in its name
+        return _load_file(text, text, {}, extra)  # an existing file, even one with brackets in its name
     base, options = parse_spec(text)
     key = base.strip().lower()
+    if extra and (key == registry.SYNTHETIC.name or key in registry.names()):
+        raise InvalidParameterError(f"mask=, wavelengths= and nodata= apply to your own files, not to {key!r}")
     if key == registry.SYNTHETIC.name:
         return _load_synthetic(text, options)
     if key in registry.names():
         return _load_registered(text, registry.info(key), options, root, download)
     if _looks_like_path(base):
-        return _load_file(text, base, options)
+        return _load_file(text, base, options, extra)
     registry.info(base)  # raises UnknownDatasetError listing the registered names
     raise AssertionError("unreachable")  # pragma: no cover

@@ -10,18 +10,21 @@ Formats, chosen by file suffix (or the explicit ``fmt``):
     back.  The variable is chosen automatically when the file holds exactly one 3-D numeric array;
     otherwise it must be named (``path.mat[variable=X]`` in a spec).
 ``.hdr`` (ENVI)
-    The header is parsed here (samples, lines, bands, data type, interleave bsq/bil/bip, byte
-    order, header offset); the raw file beside it is found by the usual names (``x``, ``x.img``,
-    ``x.dat``, ``x.raw``, ``x.bsq|bil|bip``, ``x.bin``; or ``data file`` in the header).
+    :mod:`.envi`: memory-mapped, with wavelengths, bad bands and the fill value from the header.
 ``.tif`` / ``.tiff``
     tifffile.  Layout: when the image series' last axis is a samples axis (``S``/``C``, i.e. a
     chunky/pixel-interleaved TIFF), the file is already bands-last; otherwise (one page per band,
     the usual multi-page hyperspectral TIFF, e.g. Purdue's ``dc.tif``) the first axis is bands.
+    The fill value is GDAL's ``GDAL_NODATA`` tag; band wavelengths come from GDAL's metadata
+    (``wavelength`` items per band, ``wavelength_units``).  Uncompressed, contiguous files are
+    memory-mapped (a crop reads only its window); compressed or tiled ones are decoded whole.
 ``.zip``
     An archive member (``variable`` = member path) in one of the formats above except ENVI.
 
-Every reader returns a C-contiguous array in native byte order, in the file's own dtype, and raises
-:class:`~hsibench.errors.DatasetFormatError` when the file is not a non-empty numeric 3-D cube.
+:func:`open_product` returns a :class:`~.product.Product` (the cube not yet read, and its
+metadata); :func:`read_cube` reads it whole.  Cubes come back C-contiguous in native byte order,
+in the file's own dtype; :class:`~hsibench.errors.DatasetFormatError` when the file is not a
+non-empty numeric 3-D cube.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from typing import IO, Callable
 import numpy as np
 
 from ..errors import DatasetFormatError, MissingDependencyError
+from . import envi
+from .envi import ENVI_DTYPES, open_envi  # noqa: F401  (the ENVI reader's public names)
+from .product import Product
 
 FORMATS = ("npy", "mat", "hdr", "tif", "zip")
 _SUFFIX = {".npy": "npy", ".mat": "mat", ".hdr": "hdr", ".tif": "tif", ".tiff": "tif", ".zip": "zip"}
@@ -45,15 +51,15 @@ def detect_format(path: str | Path) -> str:
     fmt = _SUFFIX.get(p.suffix.lower())
     if fmt:
         return fmt
-    if _envi_header_for(p) is not None:
+    if envi.header_for(p) is not None:
         return "hdr"
     raise DatasetFormatError(
         f"cannot tell the format of {p.name!r}; supported: .npy, .mat, ENVI .hdr (+ raw), .tif/.tiff, .zip"
     )
 
 
-def read_cube(path: str | Path, variable: str | None = None, *, fmt: str | None = None) -> np.ndarray:
-    """Read the cube stored in ``path`` as a ``(rows, cols, bands)`` array.
+def open_product(path: str | Path, variable: str | None = None, *, fmt: str | None = None) -> Product:
+    """Open the cube stored in ``path`` without reading it (where the format allows): a :class:`Product`.
 
     ``variable`` names the MATLAB variable (``.mat``) or the archive member (``.zip``); ``fmt``
     overrides the suffix (needed for a download still named ``*.part``).
@@ -65,13 +71,40 @@ def read_cube(path: str | Path, variable: str | None = None, *, fmt: str | None 
     if variable is not None and fmt not in ("mat", "zip"):
         raise DatasetFormatError(f"{path.name}: 'variable' applies to .mat and .zip files only")
     if fmt == "hdr":
-        cube = read_envi(path)
-    elif fmt == "zip":
-        cube = _read_zip(path, variable)
-    else:
+        return open_envi(path)
+    if fmt == "zip":
+        return Product.of_array(path.name, _read_zip(path, variable))
+    if fmt == "npy":
+        return _open_npy(path)
+    if fmt == "tif":
+        return _open_tif(path)
+    if fmt == "mat":
         with open(path, "rb") as fh:
-            cube = _READERS[fmt](fh, variable, path.name)
-    return _finish(cube, path.name)
+            if _is_hdf5(fh):
+                return _open_mat73(path, variable)
+    with open(path, "rb") as fh:
+        return Product.of_array(path.name, _READERS[fmt](fh, variable, path.name))
+
+
+def read_cube(path: str | Path, variable: str | None = None, *, fmt: str | None = None) -> np.ndarray:
+    """Read the whole cube stored in ``path`` as a ``(rows, cols, bands)`` array (see :func:`open_product`)."""
+    return open_product(path, variable, fmt=fmt).read()
+
+
+def read_envi(path: str | Path) -> np.ndarray:
+    """Read a whole ENVI cube given its ``.hdr`` (or its raw data file with a ``.hdr`` beside it)."""
+    return open_envi(path).read()
+
+
+def _open_npy(path: Path) -> Product:
+    """A ``.npy`` file memory-mapped (no pickle): a crop reads only its rows."""
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except Exception as exc:  # numpy raises ValueError/EOFError/UnpicklingError for bad files
+        raise DatasetFormatError(f"{path.name}: not a readable .npy file ({exc})") from None
+    product = Product.of_array(path.name, array)
+    product.windowed = isinstance(array, np.memmap)
+    return product
 
 
 # --------------------------------------------------------------------------------------------
@@ -86,22 +119,89 @@ def _read_npy(fh: IO[bytes], variable: str | None, label: str) -> np.ndarray:
         raise DatasetFormatError(f"{label}: not a readable .npy file ({exc})") from None
 
 
+def _tif_layout(data_shape: tuple[int, ...], axes: str, label: str) -> tuple[tuple[int, ...], bool]:
+    """The squeezed 3-D shape of a TIFF series and whether it is bands-last (chunky) or bands-first."""
+    shape = tuple(n for n in data_shape if n != 1) if len(data_shape) > 3 else tuple(data_shape)
+    if len(shape) != 3:
+        raise DatasetFormatError(f"{label}: the TIFF image has shape {tuple(data_shape)}, not a 3-D cube")
+    return shape, bool(axes and axes[-1] in "SC" and len(axes) == 3)
+
+
+def _bands_last(data: np.ndarray, chunky: bool) -> np.ndarray:
+    return data if chunky else np.moveaxis(data, 0, -1)  # one page per band: (bands, rows, cols)
+
+
 def _read_tif(fh: IO[bytes], variable: str | None, label: str) -> np.ndarray:
     import tifffile
 
     try:
         with tifffile.TiffFile(fh) as tif:
             series = tif.series[0]
-            axes = series.axes
-            data = series.asarray()
+            shape, chunky = _tif_layout(series.shape, series.axes, label)
+            data = series.asarray().reshape(shape)
+    except DatasetFormatError:
+        raise
     except Exception as exc:
         raise DatasetFormatError(f"{label}: not a readable TIFF file ({exc})") from None
-    data = np.squeeze(data) if data.ndim > 3 else data
-    if data.ndim != 3:
-        raise DatasetFormatError(f"{label}: the TIFF image has shape {data.shape}, not a 3-D cube")
-    if axes and axes[-1] in "SC" and len(axes) == 3:
-        return data  # chunky (pixel-interleaved): already (rows, cols, bands)
-    return np.moveaxis(data, 0, -1)  # one page per band: (bands, rows, cols)
+    return _bands_last(data, chunky)
+
+
+def _gdal_metadata(text: str, bands: int, label: str) -> np.ndarray | None:
+    """Band wavelengths (nm) from a GDAL_METADATA XML tag (``<Item name="wavelength" sample="i">``), if any."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return None
+    found: dict[int, str] = {}
+    units = ""
+    for item in root.iter("Item"):
+        name = (item.get("name") or "").lower()
+        if name == "wavelength" and item.get("sample") is not None:
+            found[int(item.get("sample"))] = (item.text or "").strip()
+        elif name == "wavelength_units":
+            units = (item.text or "").strip()
+    if not found:
+        return None
+    values = [found.get(i) for i in range(bands)]
+    if None in values:
+        raise DatasetFormatError(f"{label}: GDAL metadata gives wavelengths for {len(found)} of {bands} bands")
+    return envi.wavelengths_nm({"wavelength": "{" + ",".join(values) + "}", "wavelength units": units}, bands, label)
+
+
+def _open_tif(path: Path) -> Product:
+    """A TIFF/GeoTIFF: memory-mapped when uncompressed and contiguous; nodata and wavelengths from GDAL's tags."""
+    import tifffile
+
+    label = path.name
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            page = series.pages[0] if series.pages else tif.pages[0]
+            shape, chunky = _tif_layout(series.shape, series.axes, label)
+            dtype, offset = series.dtype, series.dataoffset
+            nodata_tag = page.tags.get("GDAL_NODATA")
+            meta_tag = page.tags.get("GDAL_METADATA")
+            nodata = float(str(nodata_tag.value).strip().rstrip("\x00")) if nodata_tag is not None else None
+            meta = str(meta_tag.value) if meta_tag is not None else None
+            data = None if offset is not None else series.asarray().reshape(shape)
+    except DatasetFormatError:
+        raise
+    except Exception as exc:
+        raise DatasetFormatError(f"{label}: not a readable TIFF file ({exc})") from None
+    out_shape = shape if chunky else (shape[1], shape[2], shape[0])
+
+    def read_window(window):
+        cube = _bands_last(np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape) if data is None else data,
+                           chunky)
+        if window is not None:
+            r0, r1, c0, c1 = window
+            cube = cube[r0:r1, c0:c1, :]
+        return cube
+
+    return Product(label, out_shape, np.dtype(dtype), read_window, nodata=nodata,
+                   wavelengths=_gdal_metadata(meta, out_shape[2], label) if meta else None, windowed=data is None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,11 +267,31 @@ def _read_mat(fh: IO[bytes], variable: str | None, label: str) -> np.ndarray:
     return np.asarray(data)
 
 
-def _read_mat73(fh: IO[bytes], variable: str | None, label: str) -> np.ndarray:
+def _open_mat73(path: Path, variable: str | None) -> Product:
+    """A MATLAB v7.3 (HDF5) variable, read from disk window by window (h5py slices the dataset)."""
     try:
         import h5py
     except ImportError:
         raise MissingDependencyError("h5py", "Reading MATLAB v7.3 files") from None
+    with open(path, "rb") as fh:
+        name, (r, c, b), dtype = _mat73_choose(fh, variable, path.name)
+
+    def read_window(window):
+        r0, r1, c0, c1 = window if window is not None else (0, r, 0, c)
+        try:
+            with h5py.File(path, "r") as f:
+                data = f[name][:, c0:c1, r0:r1]
+        except Exception as exc:
+            raise DatasetFormatError(f"{path.name}: not a readable MATLAB v7.3 (HDF5) file ({exc})") from None
+        return np.transpose(data, (2, 1, 0))  # MATLAB is column-major: (b, c, r) on disk
+
+    return Product(path.name, (r, c, b), dtype, read_window, windowed=True)
+
+
+def _mat73_choose(fh: IO[bytes], variable: str | None, label: str):
+    """The variable of a v7.3 file to read: its name, MATLAB shape (rows, cols, bands) and dtype."""
+    import h5py
+
     try:
         with h5py.File(fh, "r") as f:
             everything, candidates = [], []
@@ -185,9 +305,24 @@ def _read_mat73(fh: IO[bytes], variable: str | None, label: str) -> np.ndarray:
                 if obj.ndim == 3 and numeric:
                     candidates.append((key, tuple(reversed(obj.shape))))
             name = _choose(candidates, variable, everything, label)
-            data = f[name][()]
+            return name, dict(candidates)[name], f[name].dtype
     except DatasetFormatError:
         raise
+    except Exception as exc:
+        raise DatasetFormatError(f"{label}: not a readable MATLAB v7.3 (HDF5) file ({exc})") from None
+
+
+def _read_mat73(fh: IO[bytes], variable: str | None, label: str) -> np.ndarray:
+    """A whole MATLAB v7.3 variable from an open file (an archive member)."""
+    try:
+        import h5py
+    except ImportError:
+        raise MissingDependencyError("h5py", "Reading MATLAB v7.3 files") from None
+    name, _, _ = _mat73_choose(fh, variable, label)
+    fh.seek(0)
+    try:
+        with h5py.File(fh, "r") as f:
+            data = f[name][()]
     except Exception as exc:
         raise DatasetFormatError(f"{label}: not a readable MATLAB v7.3 (HDF5) file ({exc})") from None
     # MATLAB writes column-major: an (r, c, b) MATLAB array is stored with HDF5 shape (b, c, r).
@@ -230,145 +365,4 @@ def _read_zip(path: Path, member: str | None) -> np.ndarray:
         raise DatasetFormatError(f"{label}: not a readable zip archive ({exc})") from None
     return _READERS[fmt](buf, None, f"{label}:{member}")
 
-
-# --------------------------------------------------------------------------------------------
-# ENVI
-# --------------------------------------------------------------------------------------------
-
-ENVI_DTYPES = {
-    1: "u1", 2: "i2", 3: "i4", 4: "f4", 5: "f8", 12: "u2", 13: "u4", 14: "i8", 15: "u8",
-}
-_DATA_SUFFIXES = ("", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".bin", ".IMG", ".DAT", ".RAW")
-
-
-def parse_envi_header(text: str, label: str = "ENVI header") -> dict[str, str]:
-    """Parse ENVI header text into a dict of lower-case keys to raw string values.
-
-    Handles ``key = value`` lines and ``{...}`` values spanning several lines; the first line must
-    be ``ENVI``.
-    """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if not lines or lines[0].strip() != "ENVI":
-        raise DatasetFormatError(f"{label}: not an ENVI header (the first line must be 'ENVI')")
-    fields: dict[str, str] = {}
-    i = 1
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line.strip() or line.lstrip().startswith(";") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        value = value.strip()
-        if value.startswith("{"):
-            while "}" not in value and i < len(lines):
-                value += "\n" + lines[i]
-                i += 1
-            if "}" not in value:
-                raise DatasetFormatError(f"{label}: unterminated '{{' in field {key.strip()!r}")
-        fields[key.strip().lower()] = value
-    return fields
-
-
-def _envi_int(fields: dict[str, str], key: str, label: str, default: int | None = None) -> int:
-    if key not in fields:
-        if default is not None:
-            return default
-        raise DatasetFormatError(f"{label}: the header has no '{key}' field")
-    try:
-        return int(fields[key].strip("{} \n"))
-    except ValueError:
-        raise DatasetFormatError(f"{label}: field '{key}' = {fields[key]!r} is not an integer") from None
-
-
-def _envi_header_for(path: Path) -> Path | None:
-    """The ENVI header of a raw data file (``x.img`` -> ``x.hdr`` or ``x.img.hdr``), if any."""
-    for cand in (path.with_suffix(".hdr"), path.with_name(path.name + ".hdr")):
-        if cand != path and cand.is_file():
-            return cand
-    return None
-
-
-def _envi_data_for(hdr: Path, fields: dict[str, str]) -> Path:
-    if "data file" in fields:
-        cand = hdr.parent / fields["data file"].strip("{} \n")
-        if cand.is_file():
-            return cand
-    stem = hdr.with_suffix("")
-    for suffix in _DATA_SUFFIXES:
-        cand = stem.with_name(stem.name + suffix)
-        if cand.is_file() and cand != hdr:
-            return cand
-    raise DatasetFormatError(
-        f"{hdr.name}: no data file beside the header (looked for {stem.name} with "
-        f"{', '.join(s or '(no suffix)' for s in _DATA_SUFFIXES[:8])})"
-    )
-
-
-def read_envi(path: str | Path) -> np.ndarray:
-    """Read an ENVI cube given its ``.hdr`` (or its raw data file with a ``.hdr`` beside it)."""
-    path = Path(path)
-    if path.suffix.lower() == ".hdr":
-        hdr = path
-    else:
-        found = _envi_header_for(path)
-        if found is None:
-            raise DatasetFormatError(f"{path.name}: no ENVI header (.hdr) beside the file")
-        hdr = found
-    label = hdr.name
-    try:
-        fields = parse_envi_header(hdr.read_text(encoding="latin-1"), label)
-    except OSError as exc:
-        raise DatasetFormatError(f"{label}: cannot read the header ({exc})") from None
-    data_path = path if path != hdr else _envi_data_for(hdr, fields)
-
-    samples = _envi_int(fields, "samples", label)
-    lines = _envi_int(fields, "lines", label)
-    bands = _envi_int(fields, "bands", label)
-    code = _envi_int(fields, "data type", label)
-    offset = _envi_int(fields, "header offset", label, default=0)
-    order = _envi_int(fields, "byte order", label, default=0)
-    interleave = fields.get("interleave", "bsq").strip("{} \n").lower()
-    if min(samples, lines, bands) <= 0 or offset < 0:
-        raise DatasetFormatError(f"{label}: non-positive size ({lines} lines, {samples} samples, {bands} bands)")
-    if code not in ENVI_DTYPES:
-        raise DatasetFormatError(
-            f"{label}: ENVI data type {code} is not supported (supported: {sorted(ENVI_DTYPES)}; complex types are not cubes)"
-        )
-    if order not in (0, 1):
-        raise DatasetFormatError(f"{label}: byte order must be 0 (little) or 1 (big), got {order}")
-    if interleave not in ("bsq", "bil", "bip"):
-        raise DatasetFormatError(f"{label}: interleave must be bsq, bil or bip, got {interleave!r}")
-
-    dtype = np.dtype(ENVI_DTYPES[code]).newbyteorder("<" if order == 0 else ">")
-    count = samples * lines * bands
-    need = offset + count * dtype.itemsize
-    have = data_path.stat().st_size
-    if have < need:
-        raise DatasetFormatError(
-            f"{data_path.name}: truncated ({have} bytes; the header describes {need} bytes)"
-        )
-    flat = np.fromfile(data_path, dtype=dtype, count=count, offset=offset)
-    if interleave == "bsq":
-        cube = flat.reshape(bands, lines, samples).transpose(1, 2, 0)
-    elif interleave == "bil":
-        cube = flat.reshape(lines, bands, samples).transpose(0, 2, 1)
-    else:
-        cube = flat.reshape(lines, samples, bands)
-    return cube
-
-
-# --------------------------------------------------------------------------------------------
-
-
-def _finish(cube: np.ndarray, label: str) -> np.ndarray:
-    """Check the cube is a non-empty numeric 3-D array; return it C-contiguous in native byte order."""
-    cube = np.asarray(cube)
-    if cube.ndim != 3:
-        raise DatasetFormatError(f"{label}: expected a 3-D (rows, cols, bands) array, got shape {cube.shape}")
-    if cube.size == 0:
-        raise DatasetFormatError(f"{label}: the cube is empty (shape {cube.shape})")
-    if cube.dtype.kind not in "iuf":
-        raise DatasetFormatError(f"{label}: the cube has non-numeric dtype {cube.dtype}")
-    native = cube.dtype.newbyteorder("=")
-    return np.ascontiguousarray(cube, dtype=native)
 
