@@ -13,6 +13,7 @@ codec records (schedule, epochs run, time-budget stop, the PSNR a decoder gets).
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from types import ModuleType
 from typing import Any, ClassVar
 
@@ -79,9 +80,9 @@ class TrainedCodec(Codec):
             return self._constant_stream(cube, budget, lo)
         return self._encode_trained(cube, bpppb, budget, lo, hi)
 
+    @abstractmethod
     def _encode_trained(self, cube: np.ndarray, bpppb: float, budget: int, lo: float, hi: float) -> bytes:
         """Train and store a network for a non-constant cube within ``budget`` bytes (the subclass's work)."""
-        raise NotImplementedError
 
     def _base_header(self, lo: float, hi: float) -> dict[str, Any]:
         return {"v": self.stream_format, "min": lo, "max": hi}
