@@ -128,7 +128,17 @@ class TrainedCodec(Codec):
             "psnr_decoded": 10 * math.log10((hi - lo) ** 2 / mse) if mse > 0 else None,
         }
 
-    # -- decode helpers ------------------------------------------------------------------------
+    # -- decode --------------------------------------------------------------------------------
+    def _decode(self, header: Header, payload: bytes, *, max_voxels: int, **secrets: Any) -> np.ndarray:
+        lo, hi = self._value_range(header, payload, secrets)
+        if lo == hi:
+            return np.full(header.shape, lo, dtype=np.float32)
+        return self._decode_trained(header, payload, lo, hi, max_voxels)
+
+    @abstractmethod
+    def _decode_trained(self, header: Header, payload: bytes, lo: float, hi: float, max_voxels: int) -> np.ndarray:
+        """Rebuild the network a non-constant stream stores and render the cube (the subclass's work)."""
+
     def _value_range(self, header: Header, payload: bytes, secrets: dict) -> tuple[float, float]:
         """(min, max) from a verified header, after the checks every decoder makes first."""
         if secrets:

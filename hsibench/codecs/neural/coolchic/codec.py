@@ -42,7 +42,6 @@ from __future__ import annotations
 import math
 import struct
 import time
-from typing import Any
 
 import numpy as np
 
@@ -242,10 +241,7 @@ class CoolChicCodec(TrainedCodec):
         return entropy.FixedArm.from_float(q["arm1"], f["arm1_b"], q["arm2"], f["arm2_b"], q["arm3"], f["arm3_b"])
 
     # -- decode ----------------------------------------------------------------------------------
-    def _decode(self, header: Header, payload: bytes, *, max_voxels: int, **secrets: Any) -> np.ndarray:
-        lo, hi = self._value_range(header, payload, secrets)
-        if lo == hi:
-            return np.full(header.shape, lo, dtype=np.float32)
+    def _decode_trained(self, header: Header, payload: bytes, lo: float, hi: float, max_voxels: int) -> np.ndarray:
         hp = header.params
         rows, cols, bands = header.shape
         st = Structure(F.read_int(hp, "k", "coolchic", 1, min(MAX_K, bands)),

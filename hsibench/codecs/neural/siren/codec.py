@@ -26,7 +26,6 @@ pruning.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import numpy as np
 
@@ -125,10 +124,7 @@ class SirenCodec(TrainedCodec):
         return data
 
     # -- decode ----------------------------------------------------------------------------------
-    def _decode(self, header: Header, payload: bytes, *, max_voxels: int, **secrets: Any) -> np.ndarray:
-        lo, hi = self._value_range(header, payload, secrets)
-        if lo == hi:
-            return np.full(header.shape, lo, dtype=np.float32)
+    def _decode_trained(self, header: Header, payload: bytes, lo: float, hi: float, max_voxels: int) -> np.ndarray:
         hp = header.params
         rows, cols, bands = header.shape
         st = Structure(F.read_int(hp, "depth", "siren", 1, MAX_DEPTH), F.read_int(hp, "width", "siren", 1, MAX_WIDTH),
