@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import leading_zeros
 
 from ._coder_constants import FAST_SHIFT, PROB_BITS, PROB_ONE, SLOW_SHIFT  # noqa: F401  (part of this API)
 _TOP = 1 << 24
@@ -63,6 +64,13 @@ def _update(models, c, bit):
     models[c, 1] = pb
     if n < 255:
         models[c, 2] = n + 1
+
+
+@njit(cache=True, inline="always")
+def top_bit(v):
+    """Index of the highest set bit of a non-negative integer below 2^63 (-1 for 0), branch-free:
+    the CPU's count-leading-zeros, for loops over mixed magnitudes where a search mispredicts."""
+    return 63 - leading_zeros(np.uint64(v))
 
 
 @njit(cache=True, inline="always")

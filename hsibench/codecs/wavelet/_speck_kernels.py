@@ -178,19 +178,16 @@ def quantise(a, boxes, scale1, scale2, q, sgn, msb):
     planes = plane_table(boxes)
     for i in prange(planes.shape[0]):
         s, z, p = planes[i, 0], planes[i, 1], planes[i, 2]
+        x0, x1 = boxes[s, 4], boxes[s, 5]
         for y in range(boxes[s, 2], boxes[s, 3]):
-            for x in range(boxes[s, 4], boxes[s, 5]):
-                v = (a[z, y, x] * scale1) * scale2
-                neg = v < 0
-                if neg:
-                    v = -v
-                iv = np.int64(v)
-                if iv > 2147483647:
-                    iv = 2147483647
-                q[p] = iv
-                sgn[p] = 1 if neg else 0
-                msb[p] = B.bit_length(iv) - 1  # -1 for zero
-                p += 1
+            row = a[z, y, x0:x1]
+            for j in range(x1 - x0):  # branch-free: the signs and magnitudes of a subband are noise
+                v = (row[j] * scale1) * scale2
+                sgn[p + j] = np.uint8(v < 0)
+                iv = np.int64(min(abs(v), 2147483647.0))
+                q[p + j] = iv
+                msb[p + j] = B.top_bit(iv)  # -1 for zero
+            p += x1 - x0
 
 
 @njit(cache=True, parallel=True)
