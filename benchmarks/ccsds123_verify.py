@@ -43,27 +43,27 @@ from hsibench.errors import InvalidParameterError
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 PARAMETER_SETS = [
-    "max_error=0",
-    "max_error=1",
-    "max_error=4",
-    "max_error=16",
-    "max_error=0,prediction=reduced",
-    "max_error=4,prediction=reduced",
-    "max_error=0,local_sum=column",
-    "max_error=4,local_sum=column",
-    "max_error=4,local_sum=column,prediction=reduced",
-    "max_error=0,narrow=true",
-    "max_error=4,narrow=true,local_sum=column",
-    "max_error=4,theta=3,phi=3,psi=5",
-    "max_error=0,theta=4,phi=7",
-    "relative_error=64",
-    "max_error=8,relative_error=64",
-    "max_error=2,P=0",
-    "max_error=2,P=15",
-    "max_error=3,omega=12,R=40,nu_min=-6,nu_max=9,t_inc=16",
-    "max_error=3,u_max=8,gamma_0=3,gamma_star=4,K=0",
-    "max_error=2,order=bil",
-    "max_error=2,order=bsq",
+    "max_error=0,coder=sample",
+    "max_error=1,coder=sample",
+    "max_error=4,coder=sample",
+    "max_error=16,coder=sample",
+    "max_error=0,prediction=reduced,coder=sample",
+    "max_error=4,prediction=reduced,coder=sample",
+    "max_error=0,local_sum=column,coder=sample",
+    "max_error=4,local_sum=column,coder=sample",
+    "max_error=4,local_sum=column,prediction=reduced,coder=sample",
+    "max_error=0,narrow=true,coder=sample",
+    "max_error=4,narrow=true,local_sum=column,coder=sample",
+    "max_error=4,theta=3,phi=3,psi=5,coder=sample",
+    "max_error=0,theta=4,phi=7,coder=sample",
+    "relative_error=64,coder=sample",
+    "max_error=8,relative_error=64,coder=sample",
+    "max_error=2,P=0,coder=sample",
+    "max_error=2,P=15,coder=sample",
+    "max_error=3,omega=12,R=40,nu_min=-6,nu_max=9,t_inc=16,coder=sample",
+    "max_error=3,u_max=8,gamma_0=3,gamma_star=4,K=0,coder=sample",
+    "max_error=2,order=bil,coder=sample",
+    "max_error=2,order=bsq,coder=sample",
     # the block-adaptive entropy coder (5.4.3.4): every J, zero-block runs and segments (large
     # limits make most blocks zero; small reference intervals cut segments short), orders, limits
     "max_error=0,coder=block,J=8",
@@ -109,7 +109,7 @@ def crops(names: list[str], shape: tuple[int, int, int]) -> list[tuple[str, np.n
             top = 3 if name == "lowd2" else 15
             rng = np.random.default_rng(top)
             smooth = np.arange(rows)[:, None, None] // 3 + np.arange(cols)[None, :, None] // 4 + np.arange(bands) // 3
-            out.append((name, np.clip(smooth + rng.integers(-1, 2, (rows, cols, bands)), 0, top).astype(np.uint16)))
+            out.append((name, np.clip(smooth * top // smooth.max() + rng.integers(-1, 2, smooth.shape), 0, top).astype(np.uint16)))
     rng = np.random.default_rng(0)
     base = np.cumsum(rng.integers(-300, 300, (rows, cols, 1)), axis=1)
     signed = (base + np.cumsum(rng.integers(-40, 40, (rows, cols, bands)), axis=2)).astype(np.int16)
