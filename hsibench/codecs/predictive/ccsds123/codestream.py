@@ -35,10 +35,17 @@ def _padded(cfg: Config, bits: int) -> int:
     return (bits + word - 1) // word * cfg.B
 
 
-def sizes(cfgs: Iterable[Config], samples: np.ndarray) -> list[int]:
-    """Bytes of the codestreams of ``samples`` under configurations that differ only in their entropy coder."""
+def mapped(cfg: Config, samples: np.ndarray) -> np.ndarray:
+    """The mapped quantizer indices δ of ``samples`` under ``cfg`` (what every entropy coder codes)."""
+    return predictor.predict(cfg, samples=samples)
+
+
+def sizes(cfgs: Iterable[Config], samples: np.ndarray | None = None, *, delta: np.ndarray | None = None) -> list[int]:
+    """Bytes of the codestreams of ``samples`` (or of their ``delta``) under configurations that
+    differ only in their entropy coder."""
     cfgs = list(cfgs)
-    delta = predictor.predict(cfgs[0], samples=samples)
+    if delta is None:
+        delta = mapped(cfgs[0], samples)
     seq = None
     out = []
     for cfg in cfgs:
@@ -57,9 +64,10 @@ def size(cfg: Config, samples: np.ndarray) -> int:
     return sizes([cfg], samples)[0]
 
 
-def encode(cfg: Config, samples: np.ndarray) -> bytes:
-    """The standard codestream (header + body) of ``samples`` under ``cfg``."""
-    delta = predictor.predict(cfg, samples=samples)
+def encode(cfg: Config, samples: np.ndarray | None = None, *, delta: np.ndarray | None = None) -> bytes:
+    """The standard codestream (header + body) of ``samples`` (or of their ``delta``) under ``cfg``."""
+    if delta is None:
+        delta = mapped(cfg, samples)
     if cfg.block_adaptive:
         body = block_adaptive.encode(cfg, delta)
         body += bytes(_padded(cfg, 8 * len(body)) - len(body))
