@@ -1,9 +1,8 @@
 """ccsds123 where it works: lossless, near-lossless and rate-controlled encode/decode, and its rates.
 
-The generic suites (``bench_codecs``) run every codec at 0.25 and 1 bpppb, at or below the floor
-of ccsds123's sample-adaptive entropy coder (at least one bit per sample), where it is skipped;
-this suite times it at a fixed error limit (lossless, max_error=4) and with the rate search at
-2 bpppb, and tracks the lossless rate and the rate at max_error=4 (bits must not grow).
+This suite times it at a fixed error limit (lossless with the default coder choice and with the
+block-adaptive coder, max_error=4) and with the rate search at 2 bpppb, and tracks the lossless
+rate and the rate at max_error=4 (bits must not grow).
 """
 
 from __future__ import annotations
@@ -11,7 +10,8 @@ from __future__ import annotations
 from ._common import SHAPES, TIMER, cube, make_codec
 
 #: spec -> target rate: a fixed limit needs a budget it fits (16 bpppb: the native bits)
-RUNS = {"ccsds123[max_error=0]": 16.0, "ccsds123[max_error=4]": 16.0, "ccsds123": 2.0}
+RUNS = {"ccsds123[max_error=0]": 16.0, "ccsds123[max_error=0,coder=block,J=64]": 16.0, "ccsds123[max_error=4]": 16.0,
+        "ccsds123": 2.0}
 
 
 class EncodeDecode:

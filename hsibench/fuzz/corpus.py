@@ -8,7 +8,8 @@ seconds.  Each codec gets streams of every shape its format has
 float32 / float16 / 8-bit weights, pruning, tiles, a keyed latent, several images in one
 network; siren's three weight precisions, coolchic's linear and MLP synthesis and a near-empty
 latent stream; CCSDS 123 lossless and near-lossless, absolute and relative limits, sample
-representatives, BIP, BIL and BSQ orders, signed samples), because a mutation can only reach
+representatives, BIP, BIL and BSQ orders, signed samples, sample- and block-adaptive
+coders with zero-block runs and short segments), because a mutation can only reach
 the decoder paths its base stream takes.
 """
 
@@ -57,9 +58,13 @@ CORPUS: dict[str, list[Base]] = {
               Base(_SIREN + ",weights=float32,width=6]", 8.0, "f32"), Base(_SIREN + "]", 8.0, "const")],
     "coolchic": [Base(_COOLCHIC + "]", 4.0), Base(_COOLCHIC + ",hidden=4,levels=2]", 8.0, "f32"),
                  Base(_COOLCHIC + ",k=2,arm=4]", 2.5), Base(_COOLCHIC + "]", 4.0, "const")],
-    "ccsds123": [Base("ccsds123", 2.5), Base("ccsds123[max_error=0]", 16.0), Base("ccsds123[order=bsq,P=0]", 3.0, "i16"),
-                 Base("ccsds123[order=bil,max_error=3,relative_error=40,theta=2,phi=1,psi=1]", 8.0),
-                 Base("ccsds123[prediction=reduced,local_sum=column,narrow=true]", 2.0), Base("ccsds123", 4.0, "const")],
+    "ccsds123": [Base("ccsds123[coder=sample]", 2.5), Base("ccsds123[max_error=0,coder=sample]", 16.0),
+                 Base("ccsds123[order=bsq,P=0,coder=sample]", 3.0, "i16"),
+                 Base("ccsds123[order=bil,max_error=3,relative_error=40,theta=2,phi=1,psi=1,coder=sample]", 8.0),
+                 Base("ccsds123[prediction=reduced,local_sum=column,narrow=true,coder=sample]", 2.0),
+                 Base("ccsds123", 4.0, "const"), Base("ccsds123[coder=block,J=8]", 0.5),
+                 Base("ccsds123[max_error=0,coder=block,J=64]", 16.0),
+                 Base("ccsds123[coder=block,J=16,ref_interval=5,order=bsq]", 1.0, "i16")],
 }
 
 

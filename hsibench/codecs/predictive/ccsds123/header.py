@@ -1,9 +1,10 @@
 """The CCSDS 123.0-B-2 configuration and its header: what the standard's header says, bit for bit.
 
 :class:`Config` holds every parameter of a compressed image in the standard's own terms (N_X,
-N_Y, N_Z, D, P, Ω, R, ν_min, ν_max, t_inc, a_z, r_z, Θ, φ, ψ, U_max, γ₀, γ*, K, B);
-:func:`write` turns it into the standard's header (image metadata, predictor metadata with the
-quantisation and sample-representative subparts, sample-adaptive entropy-coder metadata), and
+N_Y, N_Z, D, P, Ω, R, ν_min, ν_max, t_inc, a_z, r_z, Θ, φ, ψ, the entropy coder with U_max, γ₀,
+γ*, K or J, r, B); :func:`write` turns it into the standard's header (image metadata, predictor
+metadata with the quantisation and sample-representative subparts, sample-adaptive or
+block-adaptive entropy-coder metadata), and
 :func:`read` parses a header back, rejecting anything this implementation cannot decode with a
 :class:`~hsibench.errors.CorruptDataError` that names the feature.
 
@@ -24,12 +25,14 @@ Layout (CCSDS 123.0-B-2 section 5.3; every part is a whole number of bytes, fiel
   bit depth, one value or one per band, filled to a byte);
 * sample representative subpart (3 bytes, when the flag is set): Θ, φ, ψ (band-independent);
 * sample-adaptive entropy coder (2 bytes): U_max mod 32: 5, γ* − 4: 3, γ₀ mod 8: 3, K: 4,
-  accumulator initialisation table flag 1.
+  accumulator initialisation table flag 1;
+* or block-adaptive entropy coder (2 bytes): reserved 1, block size J (0: 8, 1: 16, 2: 32,
+  3: 64): 2, restricted code options flag 1, reference sample interval r mod 2^12: 12.
 
 Not implemented, and rejected when read: supplementary information tables, custom weight
 initialisation, weight exponent offsets, periodic error-limit updating, band-dependent damping
 and offset tables, accumulator initialisation tables, D above 16, and the hybrid and
-block-adaptive entropy coders.
+hybrid entropy coder.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ from ....errors import CorruptDataError
 WIDE_NEIGHBOUR, NARROW_NEIGHBOUR, WIDE_COLUMN, NARROW_COLUMN = 0, 1, 2, 3
 # quantizer fidelity control methods
 LOSSLESS, ABSOLUTE, RELATIVE, ABSOLUTE_AND_RELATIVE = 0, 1, 2, 3
-SAMPLE_ADAPTIVE = 0  # entropy coder type (1: hybrid, 2: block-adaptive; not implemented)
+SAMPLE_ADAPTIVE, BLOCK_ADAPTIVE = 0, 2  # entropy coder types (1, the hybrid coder, is not implemented)
+BLOCK_SIZES = (8, 16, 32, 64)  # the block-adaptive coder's J, coded by its index
+MAX_REF_INTERVAL = 4096  # the block-adaptive coder's largest reference sample interval r (coded mod 2^12)
 MAX_D = 16  # this implementation's largest dynamic range (the standard allows 32)
 MAX_SIZE = 1 << 16  # N_X, N_Y, N_Z are coded mod 2^16
 
@@ -82,7 +87,11 @@ class Config:
     u_max: int = 18  # unary length limit
     gamma_0: int = 1  # initial count exponent γ₀
     gamma_star: int = 6  # rescaling counter size γ*
-    K: int = 3  # accumulator initialisation constant
+    K: int = 3  # accumulator initialisation constant (u_max..K: sample-adaptive only, defaults otherwise)
+    coder: int = SAMPLE_ADAPTIVE  # entropy coder type
+    J: int = 64  # block-adaptive: block size
+    r: int = MAX_REF_INTERVAL  # block-adaptive: reference sample interval (blocks; segments restart here)
+    restricted: bool = False  # block-adaptive: restricted set of code options (D <= 4 only)
     B: int = 1  # output word size in bytes
 
     @property
@@ -97,6 +106,10 @@ class Config:
     def has_representative(self) -> bool:
         """Whether the sample representative subpart is written (else Θ = φ = ψ = 0)."""
         return bool(self.theta or self.phi or self.psi)
+
+    @property
+    def block_adaptive(self) -> bool:
+        return self.coder == BLOCK_ADAPTIVE
 
     @property
     def voxels(self) -> int:
@@ -133,14 +146,23 @@ class Config:
             out.append(f"phi = {self.phi} and psi = {self.psi} must be in 0..2^theta - 1 = {(1 << self.theta) - 1}")
         if self.fidelity == LOSSLESS and self.psi:
             out.append("psi must be 0 in lossless compression")
-        if not 8 <= self.u_max <= 32:
-            out.append(f"u_max = {self.u_max} is outside 8..32")
-        if not 1 <= self.gamma_0 <= 8:
-            out.append(f"gamma_0 = {self.gamma_0} is outside 1..8")
-        if not max(4, self.gamma_0 + 1) <= self.gamma_star <= 11:
-            out.append(f"gamma_star = {self.gamma_star} is outside max(4, gamma_0 + 1)..11")
-        if not 0 <= self.K <= min(self.D - 2, 14):
-            out.append(f"accumulator initialisation constant K = {self.K} is outside 0..min(D - 2, 14) = {min(self.D - 2, 14)}")
+        if self.coder not in (SAMPLE_ADAPTIVE, BLOCK_ADAPTIVE):
+            out.append(f"entropy coder type {self.coder} is not implemented (0: sample-adaptive, 2: block-adaptive)")
+        if self.J not in BLOCK_SIZES:
+            out.append(f"block size J = {self.J} is not one of 8, 16, 32, 64")
+        if not 1 <= self.r <= MAX_REF_INTERVAL:
+            out.append(f"reference sample interval r = {self.r} is outside 1..{MAX_REF_INTERVAL}")
+        if self.restricted and self.D > 4:
+            out.append(f"the restricted code options need D <= 4; D = {self.D}")
+        if not self.block_adaptive:  # the sample-adaptive coder's parameters (not in a block-adaptive header)
+            if not 8 <= self.u_max <= 32:
+                out.append(f"u_max = {self.u_max} is outside 8..32")
+            if not 1 <= self.gamma_0 <= 8:
+                out.append(f"gamma_0 = {self.gamma_0} is outside 1..8")
+            if not max(4, self.gamma_0 + 1) <= self.gamma_star <= 11:
+                out.append(f"gamma_star = {self.gamma_star} is outside max(4, gamma_0 + 1)..11")
+            if not 0 <= self.K <= min(self.D - 2, 14):
+                out.append(f"accumulator initialisation constant K = {self.K} is outside 0..min(D - 2, 14) = {min(self.D - 2, 14)}")
         if not 1 <= self.B <= 8:
             out.append(f"output word size B = {self.B} is outside 1..8 bytes")
         return out
@@ -216,7 +238,7 @@ def write(cfg: Config) -> bytes:
     b.put(0 if cfg.bsq else cfg.M % MAX_SIZE, 16)
     b.put(0, 2)
     b.put(cfg.B % 8, 3)
-    b.put(SAMPLE_ADAPTIVE, 2)
+    b.put(cfg.coder, 2)
     b.put(0, 1)
     b.put(cfg.fidelity, 2)
     b.put(0, 2)
@@ -262,12 +284,17 @@ def write(cfg: Config) -> bytes:
             b.put(0, 1)  # no table
             b.put(0, 1)
             b.put(v, 4)
-    # sample-adaptive entropy coder
-    b.put(cfg.u_max % 32, 5)
-    b.put(cfg.gamma_star - 4, 3)
-    b.put(cfg.gamma_0 % 8, 3)
-    b.put(cfg.K, 4)
-    b.put(0, 1)  # accumulator initialisation table flag
+    if cfg.block_adaptive:
+        b.put(0, 1)
+        b.put(BLOCK_SIZES.index(cfg.J), 2)
+        b.put(int(cfg.restricted), 1)
+        b.put(cfg.r % MAX_REF_INTERVAL, 12)
+    else:  # sample-adaptive entropy coder
+        b.put(cfg.u_max % 32, 5)
+        b.put(cfg.gamma_star - 4, 3)
+        b.put(cfg.gamma_0 % 8, 3)
+        b.put(cfg.K, 4)
+        b.put(0, 1)  # accumulator initialisation table flag
     return b.tobytes()
 
 
@@ -324,8 +351,8 @@ def read(data: bytes) -> tuple[Config, int]:
     r.zero(2, "image metadata")
     if r.get(4):
         raise _unsupported("supplementary information tables")
-    if coder != SAMPLE_ADAPTIVE:
-        raise _unsupported({1: "the hybrid entropy coder", 2: "the block-adaptive entropy coder"}.get(coder, f"entropy coder type {coder}"))
+    if coder not in (SAMPLE_ADAPTIVE, BLOCK_ADAPTIVE):
+        raise _unsupported("the hybrid entropy coder" if coder == 1 else f"entropy coder type {coder}")
     if D > MAX_D:
         raise _unsupported(f"a dynamic range of {D} bits (above 16)")
     if not bsq:
@@ -377,20 +404,27 @@ def read(data: bytes) -> tuple[Config, int]:
             r.zero(1, "sample representative structure")
             values.append(r.get(4))
         phi, psi = values
-    u_max = r.get(5) or 32
-    gamma_star = r.get(3) + 4
-    gamma_0 = r.get(3) or 8
-    K = r.get(4)
-    table_flag = r.get(1)
-    if K == 15 or table_flag:
-        raise _unsupported("an accumulator initialisation table")
+    coder_fields: dict = {}
+    if coder == BLOCK_ADAPTIVE:
+        r.zero(1, "block-adaptive entropy coder")
+        coder_fields = {"coder": coder, "J": BLOCK_SIZES[r.get(2)], "restricted": bool(r.get(1)),
+                        "r": r.get(12) or MAX_REF_INTERVAL}
+    else:
+        u_max = r.get(5) or 32
+        gamma_star = r.get(3) + 4
+        gamma_0 = r.get(3) or 8
+        K = r.get(4)
+        table_flag = r.get(1)
+        if K == 15 or table_flag:
+            raise _unsupported("an accumulator initialisation table")
+        coder_fields = {"u_max": u_max, "gamma_star": gamma_star, "gamma_0": gamma_0, "K": K}
     abs_limits, abs_depth = limits.get("abs", ((), 1))
     rel_limits, rel_depth = limits.get("rel", ((), 1))
     cfg = Config(
         rows=rows, cols=cols, bands=bands, signed=signed, D=D, bsq=bsq, M=M if not bsq else 1, P=P, full=full,
         local_sum=local_sum, R=R, omega=omega, t_inc_exp=t_inc_exp, nu_min=nu_min, nu_max=nu_max,
         fidelity=fidelity, abs_limits=abs_limits, abs_depth=abs_depth, rel_limits=rel_limits, rel_depth=rel_depth,
-        theta=theta, phi=phi, psi=psi, u_max=u_max, gamma_0=gamma_0, gamma_star=gamma_star, K=K, B=B,
+        theta=theta, phi=phi, psi=psi, B=B, **coder_fields,
     )
     bad = cfg.problems()
     if bad:

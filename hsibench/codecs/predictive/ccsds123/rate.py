@@ -4,7 +4,10 @@ The stream size falls as the absolute error limit a grows, but in whole steps: f
 the rate drops by roughly log2((2a + 3) / (2a + 1)) bits per sample, far more than 3 % at small
 a.  So the search runs in two stages, both on the real coder's exact byte counts:
 
-1. the smallest uniform limit a whose stream fits;
+1. the smallest uniform limit a whose stream fits (until one fits, each step extrapolates with
+   the slope between the last two sizes, stretched by half: at low rates, where the
+   block-adaptive coder's zero blocks take over, the rate falls far slower than 1 bit per
+   sample per doubling of 2a + 1);
 2. if that stream fills less than 99.5 % of the budget, the standard's band-dependent limits
    close the gap: the first j bands get a − 1, the others a, and j is searched for a stream
    that fits and fills 99.5 % (the table of limits costs N_Z·D_A header bits, counted).
@@ -23,6 +26,7 @@ from typing import Callable
 TOLERANCE = 0.995  # accept a stream once it fills this share of the budget (equal-bytes comparisons need it)
 _AIM = 0.9975  # stage 2 aims between the tolerance and the budget
 _INTERPOLATIONS = 6  # then plain bisection, so every search ends
+_OVERSHOOT = 1.5  # before a limit that fits is known, step this far past the secant's estimate
 
 
 def _x(a: int) -> float:
@@ -36,13 +40,17 @@ def _a(x: float) -> float:
 def _smallest_fitting(size_at, s0: int, a_max: int, budget: int, voxels: int):
     """(a, size at a, size at a - 1) for the smallest a in 1..a_max whose size fits; size_at(0) = s0 > budget."""
     lo, s_lo = 0, s0
+    prev, s_prev = None, None  # the previous lo, for the measured slope
     hi, s_hi = None, None
     trials = 0
     while hi is None or hi - lo > 1:
         upper = a_max if hi is None else hi - 1
-        if hi is None:  # extrapolate from lo with the high-rate slope, aiming a little low
+        if hi is None and (prev is None or s_prev <= s_lo):  # extrapolate from lo with the high-rate slope
             need = 8.0 * (s_lo - _AIM * budget) / voxels
             cand = math.ceil(_a(_x(lo) + need))
+        elif hi is None:  # the measured slope, flatter at low rates, with a step past it to find a bracket
+            step = _OVERSHOOT * (s_lo - _AIM * budget) / (s_prev - s_lo) * (_x(lo) - _x(prev))
+            cand = math.ceil(_a(_x(lo) + step))
         elif trials < _INTERPOLATIONS:
             x = _x(lo) + (s_lo - budget) / (s_lo - s_hi) * (_x(hi) - _x(lo))
             cand = math.ceil(_a(x))
@@ -56,6 +64,7 @@ def _smallest_fitting(size_at, s0: int, a_max: int, budget: int, voxels: int):
         elif cand == a_max:
             return None
         else:
+            prev, s_prev = lo, s_lo
             lo, s_lo = cand, size
     return hi, s_hi, s_lo
 
