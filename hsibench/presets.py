@@ -11,10 +11,8 @@ from dataclasses import dataclass
 
 from .errors import InvalidParameterError
 
-CLASSICAL = ("speck", "spiht", "pca", "jpeg2000", "pca_jpeg2000")
+CLASSICAL = ("speck", "spiht", "pca", "jpeg2000", "pca_jpeg2000", "ccsds123")
 CLASSICAL_RATES = (0.1, 0.25, 0.5, 1.0, 2.0)
-NEAR_LOSSLESS = ("ccsds123",)  # its sample-adaptive coder cannot go below about 1 bpppb
-NEAR_LOSSLESS_RATES = (1.5, 2.0, 3.0, 4.0)
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ PAPER = Preset(
     name="paper",
     doc=(
         "Deng, Cen & Zhang (2020) at the paper's schedule (schedule=paper: 15 000 main-phase epochs, Adam lr 5e-4, "
-        "loss |y - y_hat|^p): the classical codecs' rate-distortion curves (ccsds123 from 1.5 bpppb); the paper's "
+        "loss |y - y_hat|^p): the classical codecs' rate-distortion curves (CCSDS 123.0-B-2 among them); the paper's "
         "structures (blocks 2, 3, 4 x "
         "FC pruning 0 and 0.67) with the paper's float32 weights at 0.5 and 2 bpppb (CR 32 and 8 against 16-bit "
         "data; channels: the most that fit the rate); the real 8-bit stream of the 4-block network at the same "
@@ -48,7 +46,6 @@ PAPER = Preset(
     ),
     groups=(
         Group(CLASSICAL, CLASSICAL_RATES),
-        Group(NEAR_LOSSLESS, NEAR_LOSSLESS_RATES),
         Group(("gnn[blocks=2|3|4,prune=0|0.67,weights=float32,schedule=paper]",), (0.5, 2.0)),
         Group(("gnn[blocks=4,prune=0|0.67,weights=int8,schedule=paper]",), (0.5, 2.0)),
         Group(("gnn[blocks=4,prune=0,weights=float32,schedule=paper,p=1|2]",), (2.0,)),
