@@ -60,6 +60,26 @@ def test_tree_is_a_spanning_forest_over_the_layout(kind, shape, sl, tl):
     assert (parents[~roots] == 1).all()
 
 
+@pytest.mark.parametrize("kind", ["packet", "dyadic"])
+@pytest.mark.parametrize("shape,sl,tl", TREE_CASES)
+def test_children_lists_match_the_tree_walk(kind, shape, sl, tl):
+    """``structure``'s children lists (pushed box by box) equal :func:`_children` (gathered per
+    coefficient), in the same order: the coding passes rely on that order."""
+    tree = build_tree(shape, kind, sl, tl)
+    n = int(np.prod(shape))
+    kinds, ccls = np.empty(n, np.int8), np.empty(n, np.uint8)
+    cstart, clist = np.empty(n + 1, np.int32), np.empty(max(n, 1), np.int32)
+    dummy = np.zeros(1, np.int8)
+    K.structure(tree.arrays, tree.order, *shape, dummy, dummy, dummy, kinds, ccls, cstart, clist, False)
+    zint, yint, xint, boxmap = tree.arrays[:4]
+    out = np.empty(K.MAX_CHILDREN, dtype=np.int64)
+    assert cstart[0] == 0 and cstart[n] == n - np.prod([hi - lo for lo, hi in zip(*[iter(tree.boxes[tree.root])] * 2)])
+    for i in range(n):
+        z, y, x = np.unravel_index(i, shape)
+        c = K._children(tree.arrays, shape[1], shape[2], z, y, x, int(boxmap[zint[z], yint[y], xint[x]]), out)
+        assert list(clist[cstart[i]:cstart[i + 1]]) == list(out[:c])
+
+
 def test_set_significance_bits_match_a_direct_computation():
     """``dbits``/``lbits`` (the set maxima SPIHT tests) agree with a walk over the descendants."""
     shape = (9, 10, 7)
@@ -70,7 +90,8 @@ def test_set_significance_bits_match_a_direct_computation():
     n = mag.size
     dbits, lbits, kind = (np.empty(n, np.int8) for _ in range(3))
     ccls = np.empty(n, np.uint8)
-    K.structure(tree.arrays, tree.order, *shape, mb, dbits, lbits, kind, ccls, True)
+    cstart, clist = np.empty(n + 1, np.int32), np.empty(n, np.int32)
+    K.structure(tree.arrays, tree.order, *shape, mb, dbits, lbits, kind, ccls, cstart, clist, True)
     zint, yint, xint, boxmap = tree.arrays[:4]
     out = np.empty(K.MAX_CHILDREN, dtype=np.int64)
 
@@ -90,6 +111,7 @@ def test_set_significance_bits_match_a_direct_computation():
         assert dbits[i] == (int(mag[desc].max()).bit_length() if desc else 0)
         assert lbits[i] == (int(mag[grand].max()).bit_length() if grand else 0)
         assert kind[i] == (0 if not kids else (2 if grand else 1))
+        assert list(clist[cstart[i]:cstart[i + 1]]) == kids
         z, y, x = np.unravel_index(i, shape)
         assert ccls[i] == tree.arrays[9][boxmap[zint[z], yint[y], xint[x]]]
 

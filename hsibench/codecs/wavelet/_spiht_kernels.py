@@ -102,54 +102,109 @@ def _children(tree, ny, nx, z, y, x, b, out):
 
 
 @njit(cache=True)
-def structure(tree, order, nz, ny, nx, mb, dbits, lbits, kind, ccls, want_bits):
-    """Bottom-up pass over the tree (boxes in ``order``: deepest first).
+def structure(tree, order, nz, ny, nx, mb, dbits, lbits, kind, ccls, cstart, clist, want_bits):
+    """Bottom-up pass over the tree, one subband (box) at a time, deepest boxes first.
 
     ``kind[i]``: 0 = no children, 1 = children but no grandchildren, 2 = grandchildren.
     With ``want_bits`` also ``dbits[i]`` = bit length of the largest magnitude among the
     descendants of ``i`` and ``lbits[i]`` = the same over the grandchildren and below, from
     ``mb`` (bit length of each magnitude): a set is significant at plane n iff bits > n.
-    ``ccls[i]`` receives the context class of the coefficient's subband.
+    ``ccls[i]`` receives the context class of the coefficient's subband.  The children of
+    ``i`` are ``clist[cstart[i]:cstart[i + 1]]`` (``cstart`` has ``nn + 1`` entries), in the
+    order of :func:`_children`, so the coding passes look them up instead of recomputing them.
+
+    Every coefficient of a child box *pushes* into its one parent, whose local offset along
+    each axis is ``min(j // f, size - 1)`` (``j``: the child's local offset, ``f``: the
+    fan-out, 1 or 2, so a shift; the ``min`` is the last parent adopting the orphans of an odd size, as in
+    :func:`_rng`): streaming over each box instead of gathering the children of every
+    coefficient.  Maxima do not depend on the order of the pushes; a box's values are final
+    once the deeper boxes (its children) have pushed, which ``order`` guarantees.
     """
     blo = tree[4]
     bhi = tree[5]
+    rstart = tree[6]
+    rchild = tree[7]
+    rf = tree[8]
     bcls = tree[9]
-    out = np.empty(MAX_CHILDREN, dtype=np.int64)
+    nb = blo.shape[0]
+    nn = nz * ny * nx
+    pbox = np.full(nb, -1, dtype=np.int64)  # parent box and relation of every box
+    prel = np.zeros(nb, dtype=np.int64)
+    for b in range(nb):
+        for r in range(rstart[b], rstart[b + 1]):
+            pbox[rchild[r]] = b
+            prel[rchild[r]] = r
+    for i in range(nn):
+        kind[i] = 0
+    if want_bits:
+        for i in range(nn):
+            dbits[i] = 0
+            lbits[i] = 0
+    for i in range(nn + 1):
+        cstart[i] = 0
     for oi in range(order.shape[0]):
-        b = order[oi]
-        cb = bcls[b]
-        for z in range(blo[b, 0], bhi[b, 0]):
-            for y in range(blo[b, 1], bhi[b, 1]):
-                for x in range(blo[b, 2], bhi[b, 2]):
-                    i = (z * ny + y) * nx + x
-                    ccls[i] = cb
-                    cnt = _children(tree, ny, nx, z, y, x, b, out)
-                    if cnt == 0:
-                        kind[i] = 0
-                        if want_bits:
-                            dbits[i] = 0
-                            lbits[i] = 0
-                        continue
-                    k2 = 1
-                    dm = 0
-                    lm = 0
-                    for j in range(cnt):
-                        k = out[j]
-                        if kind[k] > 0:
-                            k2 = 2
-                        if want_bits:
-                            d = dbits[k]
-                            if d > lm:
-                                lm = d
-                            m = mb[k]
-                            if d > m:
-                                m = d
-                            if m > dm:
-                                dm = m
-                    kind[i] = k2
+        cb = order[oi]
+        c0, c1, c2 = blo[cb, 0], blo[cb, 1], blo[cb, 2]
+        e0, e1, e2 = bhi[cb, 0], bhi[cb, 1], bhi[cb, 2]
+        k8 = np.uint8(bcls[cb])
+        for z in range(c0, e0):
+            for y in range(c1, e1):
+                row = (z * ny + y) * nx
+                for x in range(c2, e2):
+                    ccls[row + x] = k8
+        p = pbox[cb]
+        if p < 0:
+            continue
+        r = prel[cb]
+        fz, fy, fx = rf[r, 0] - 1, rf[r, 1] - 1, rf[r, 2] - 1  # fan-out 1 or 2: a shift of 0 or 1
+        p0, p1, p2 = blo[p, 0], blo[p, 1], blo[p, 2]
+        m0, m1, m2 = bhi[p, 0] - p0 - 1, bhi[p, 1] - p1 - 1, bhi[p, 2] - p2 - 1
+        for z in range(c0, e0):
+            pz = p0 + min((z - c0) >> fz, m0)
+            for y in range(c1, e1):
+                py = p1 + min((y - c1) >> fy, m1)
+                row = (z * ny + y) * nx
+                prow = (pz * ny + py) * nx + p2
+                for x in range(c2, e2):
+                    k = row + x
+                    ip = prow + min((x - c2) >> fx, m2)
+                    kk = 2 if kind[k] > 0 else 1
+                    if kk > kind[ip]:
+                        kind[ip] = kk
+                    cstart[ip + 1] += 1
                     if want_bits:
-                        dbits[i] = dm
-                        lbits[i] = lm
+                        d = dbits[k]
+                        m = mb[k]
+                        if d > m:
+                            m = d
+                        if m > dbits[ip]:
+                            dbits[ip] = m
+                        if d > lbits[ip]:
+                            lbits[ip] = d
+    for i in range(nn):
+        cstart[i + 1] += cstart[i]
+    # children lists: each parent box's relations in order, each child box in raster order,
+    # so a parent's children come as :func:`_children` lists them; cstart[i] is the cursor
+    for b in range(nb):
+        p0, p1, p2 = blo[b, 0], blo[b, 1], blo[b, 2]
+        m0, m1, m2 = bhi[b, 0] - p0 - 1, bhi[b, 1] - p1 - 1, bhi[b, 2] - p2 - 1
+        for r in range(rstart[b], rstart[b + 1]):
+            cb = rchild[r]
+            fz, fy, fx = rf[r, 0] - 1, rf[r, 1] - 1, rf[r, 2] - 1
+            c0, c1, c2 = blo[cb, 0], blo[cb, 1], blo[cb, 2]
+            for z in range(c0, bhi[cb, 0]):
+                pz = p0 + min((z - c0) >> fz, m0)
+                for y in range(c1, bhi[cb, 1]):
+                    py = p1 + min((y - c1) >> fy, m1)
+                    row = (z * ny + y) * nx
+                    prow = (pz * ny + py) * nx + p2
+                    for x in range(c2, bhi[cb, 2]):
+                        ip = prow + min((x - c2) >> fx, m2)
+                        clist[cstart[ip]] = row + x
+                        cstart[ip] += 1
+    for i in range(nn, 0, -1):  # the cursors ended at the next parent's start: shift back
+        cstart[i] = cstart[i - 1]
+    cstart[0] = 0
 
 
 # ------------------------------------------------------------------------------------------

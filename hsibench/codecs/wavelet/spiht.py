@@ -59,6 +59,7 @@ from ..base import Codec, Header, Param, budget_bytes, register, unpack
 # numba kernels: loaded when first coding (hsibench._lazy)
 _bits = lazy_module("hsibench.codecs._bits")
 K = lazy_module("hsibench.codecs.wavelet._spiht_kernels")
+KC = lazy_module("hsibench.codecs.wavelet._spiht_coder")
 
 _MAX_VOXELS = 2**31  # list entries are int32 flat indices
 _MAG_BITS = 30  # magnitudes are scaled below 2^30: int32 with room for the reconstruction
@@ -357,7 +358,9 @@ class SPIHT(Codec):
         lbits = np.empty(nn, dtype=np.int8)
         kind = np.empty(nn, dtype=np.int8)
         ccls = np.empty(nn, dtype=np.uint8)
-        K.structure(tree.arrays, tree.order, nz, ny, nx, mb, dbits, lbits, kind, ccls, True)
+        cstart = np.empty(nn + 1, dtype=np.int32)
+        clist = np.empty(max(nn, 1), dtype=np.int32)
+        K.structure(tree.arrays, tree.order, nz, ny, nx, mb, dbits, lbits, kind, ccls, cstart, clist, True)
         del mb
         lp = np.full(nn, -1, dtype=np.int8)
         buf = np.zeros(limit + 16, dtype=np.uint8)
@@ -367,8 +370,8 @@ class SPIHT(Codec):
             mode, state = K.MODE_ENC_AC, _bits.enc_new()
         else:
             mode, state = K.MODE_ENC_RAW, _bits.bw_new()
-        cut = K.run(mode, tree.arrays, nz, ny, nx, tree.root, mag, neg, lp, dbits, lbits, kind, ccls, top, limit,
-                    state, buf, models, tree.ncls, stats)
+        cut = KC.run(mode, tree.arrays, nz, ny, nx, tree.root, mag, neg, lp, dbits, lbits, kind, ccls, cstart, clist,
+                     top, limit, state, buf, models, tree.ncls, stats)
         n = _bits.enc_finish(state, buf) if cfg["ac"] else _bits.bw_finish(state, buf)
         if n < 0 or n > limit:  # nothing fitted (a budget smaller than the coder's flush)
             n, cut = 0, True
@@ -410,7 +413,9 @@ class SPIHT(Codec):
         kinds = np.empty(nn, dtype=np.int8)
         dummy = np.zeros(1, dtype=np.int8)
         ccls = np.empty(nn, dtype=np.uint8)
-        K.structure(tree.arrays, tree.order, bands, rows, cols, dummy, dummy, dummy, kinds, ccls, False)
+        cstart = np.empty(nn + 1, dtype=np.int32)
+        clist = np.empty(max(nn, 1), dtype=np.int32)
+        K.structure(tree.arrays, tree.order, bands, rows, cols, dummy, dummy, dummy, kinds, ccls, cstart, clist, False)
         mag = np.zeros(nn, dtype=np.int32)
         neg = np.zeros(nn, dtype=np.uint8)
         lp = np.full(nn, -1, dtype=np.int8)
@@ -420,13 +425,13 @@ class SPIHT(Codec):
             mode, state = K.MODE_DEC_AC, _bits.dec_new(data)
         else:
             mode, state = K.MODE_DEC_RAW, _bits.br_new()
-        K.run(mode, tree.arrays, bands, rows, cols, tree.root, mag, neg, lp, dummy, dummy, kinds, ccls, top, len(data),
-              state, data, models, tree.ncls, np.zeros(16, dtype=np.int64))
+        KC.run(mode, tree.arrays, bands, rows, cols, tree.root, mag, neg, lp, dummy, dummy, kinds, ccls, cstart, clist,
+               top, len(data), state, data, models, tree.ncls, np.zeros(16, dtype=np.int64))
         flat = np.empty(nn, dtype=np.float64)
         K.reconstruct(mag, neg, lp, math.ldexp(1.0, -min(e, 1000)), flat)
         if e > 1000:
             flat *= math.ldexp(1.0, 1000 - e)
-        del mag, neg, lp, kinds, ccls
+        del mag, neg, lp, kinds, ccls, cstart, clist
         x = flat.reshape(shape)
         dwt.inverse_inplace(x, layout)
         x += mean

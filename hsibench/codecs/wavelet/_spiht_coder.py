@@ -1,0 +1,356 @@
+"""The 3D-SPIHT sorting and refinement passes (numba): one code path encodes and decodes.
+
+The algorithm, the lists (LIP, LIS with type A = all descendants D(i) and type B = grand-
+children and below L(i), LSP), the contexts and the *room rule* are those described in
+:mod:`._spiht_kernels` and :mod:`.spiht`; this module is the fast implementation of its
+:func:`run`, and produces exactly the bytes and decoded values of the straightforward one.
+
+How it is made fast:
+
+* the coder's state lives in five local integers for the whole run (the layout of
+  :mod:`.._bits_local`), every helper is inlined, and no decision calls a function,
+  allocates or touches a Python object; decision counters are locals too;
+* the room rule is applied to the local state: before a decision (a significance together
+  with its sign counted as one) the encoder checks that the stream finished after it would
+  still fit the budget, the decoder applies the same check to its input position and the
+  payload length;
+* children come from the lists built once by :func:`._spiht_kernels.structure`
+  (``clist[cstart[i]:cstart[i + 1]]``) instead of being recomputed from coordinates; the
+  encoder answers set tests from the precomputed bit lengths of the descendant maxima
+  (``dbits``, ``lbits``), never by visiting descendants;
+* LIP, LIS and LSP are flat preallocated int32 arrays, compacted in place while scanned;
+* significance for the contexts is one padded int8 sign array (0, +1, -1): neighbour counts
+  and sign votes are sums without bounds checks (the padding is "outside the array");
+* the LSP keeps each coefficient's magnitude and model class *in list order* (``lsp_m``,
+  ``lsp_c``), so the refinement pass streams through memory instead of jumping across the
+  cube; magnitudes, signs and the lowest coded plane reach the cube once, at the end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .. import _bits as B
+from .. import _bits_local as L
+from ._spiht_kernels import N_NB, N_SIGN
+
+ENC_AC, DEC_AC, ENC_RAW, DEC_RAW = L.ENC_AC, L.DEC_AC, L.ENC_RAW, L.DEC_RAW
+_TOP = 1 << 24
+_MASK32 = (1 << 32) - 1
+
+
+@njit(cache=True, inline="always")
+def _room(mode, r0, r1, r2, r3, r4, limit, need):
+    """True if ``need`` more units (AC: bytes; raw: bits) fit ``limit`` bytes: the rule of
+    :func:`._spiht_kernels._room` on the local state (encoder AC: the finished size is
+    ``pos - first + cache size + 4`` = ``r4 + r3 + 4``; decoders: the input position)."""
+    if mode == ENC_AC:
+        return r4 + r3 + 4 + need <= limit
+    if mode == DEC_AC:
+        return r2 + need <= limit
+    if mode == ENC_RAW:
+        return r2 * 8 + r1 + need <= 8 * limit
+    return r0 + need <= 8 * limit
+
+
+@njit(cache=True, inline="always")
+def _code(mode, r0, r1, r2, r3, r4, buf, nbuf, models, c, bit):
+    """Code (encoder) or read (decoder) one decision with model ``c``; no room check (the
+    caller made it).  Returns the new state and the bit."""
+    if mode == ENC_AC:
+        low, rng, cache, csize, pos = r0, r1, r2, r3, r4
+        bound = (rng >> B.PROB_BITS) * ((np.int64(models[c, 0]) + np.int64(models[c, 1])) >> 1)
+        if bit == 0:
+            rng = bound
+        else:
+            low += bound
+            rng -= bound
+        L._update(models, c, bit)
+        while rng < _TOP:
+            rng <<= 8
+            low, cache, csize, pos = L._shift_low(low, cache, csize, pos, buf, nbuf)
+        return low, rng, cache, csize, pos, np.int64(bit)
+    if mode == DEC_AC:
+        code, rng, dpos = r0, r1, r2
+        bound = (rng >> B.PROB_BITS) * ((np.int64(models[c, 0]) + np.int64(models[c, 1])) >> 1)
+        if code < bound:
+            rng = bound
+            b = np.int64(0)
+        else:
+            code -= bound
+            rng -= bound
+            b = np.int64(1)
+        L._update(models, c, b)
+        while rng < _TOP:
+            rng <<= 8
+            nxt = np.int64(buf[dpos]) if dpos < nbuf else np.int64(0)
+            code = ((code << 8) | nxt) & _MASK32
+            dpos += 1
+        return code, rng, dpos, r3, r4, b
+    if mode == ENC_RAW:
+        acc, nbits, bpos = r0, r1, r2
+        acc = (acc << 1) | (bit & 1)
+        nbits += 1
+        if nbits == 8:
+            if bpos < nbuf:
+                buf[bpos] = acc
+            bpos += 1
+            acc = 0
+            nbits = 0
+        return acc, nbits, bpos, r3, r4, np.int64(bit)
+    bpos = r0
+    byte = bpos >> 3
+    b = (np.int64(buf[byte]) >> (7 - (bpos & 7))) & 1 if byte < nbuf else np.int64(0)
+    return bpos + 1, r1, r2, r3, r4, b
+
+
+@njit(cache=True, inline="always")
+def _nb(sg, i, sy, sz):
+    """Neighbour-significance state of :func:`._spiht_kernels._nb` (same value): the count of
+    significant spatial neighbours (0, 1, 2+) times that of the spectral ones (0, 1, 2).
+
+    ``sg`` is the padded sign array (0 insignificant, +1 / -1 significant positive / negative)
+    and ``i`` an index into it: the zero padding stands for "outside the array" and no
+    neighbour needs a bounds check.
+    """
+    c = ((sg[i - 1] != 0) + (sg[i + 1] != 0)) + ((sg[i - sy] != 0) + (sg[i + sy] != 0))
+    z = (sg[i - sz] != 0) + (sg[i + sz] != 0)
+    return min(c, 2) + 3 * z
+
+
+@njit(cache=True, inline="always")
+def _vote(sg, i, step):
+    """Sign vote of the neighbours at +-step: 0 negative, 1 none / tie, 2 positive."""
+    v = np.int64(sg[i - step]) + np.int64(sg[i + step])
+    return (v > 0) - (v < 0) + 1
+
+
+@njit(cache=True, inline="always")
+def _sign_ctx(sg, i, sy, sz):
+    """Sign context of :func:`._spiht_kernels._sign_ctx` (same value)."""
+    return _vote(sg, i, 1) + 3 * _vote(sg, i, sy) + 9 * _vote(sg, i, sz)
+
+
+@njit(cache=True)
+def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls, cstart, clist, top, limit, st, buf,
+        models, ncls, stats):
+    """Code bit planes ``top .. 0`` until done or out of room; return True if cut.
+
+    Arguments as :func:`._spiht_kernels.run`, plus ``cstart``/``clist`` (the children lists
+    of :func:`._spiht_kernels.structure`); ``st`` is the :mod:`.._bits` state array (read at
+    the start, written back at the end, so :func:`.._bits.enc_finish` / ``bw_finish`` follow).
+    On return ``lp`` holds, for every significant coefficient, the lowest plane coded for it
+    (-1 elsewhere), and a decoder's ``mag`` / ``neg`` the decoded magnitudes and signs.
+    """
+    enc = mode == ENC_AC or mode == ENC_RAW
+    ac = mode == ENC_AC or mode == DEC_AC
+    need_ss = 4 if ac else 2  # significance + sign
+    need_1 = 2 if ac else 1
+    nbuf = buf.shape[0]
+    nn = nz * ny * nx
+    sy = nx
+    sz = nx * ny
+    base_child = ncls * N_NB
+    base_d = 2 * ncls * N_NB
+    base_l = 4 * ncls * N_NB
+    base_r = base_l + 3 * ncls
+    base_s = base_r + 2 * ncls
+    r0, r1, r2, r3, r4 = L.load(mode, st)
+    n_lip = n_child = n_d = n_l = n_ref = n_sign = 0
+    o_lip = o_child = o_d = o_l = o_ref = 0
+
+    npar = 0
+    for i in range(nn):
+        if kind[i] > 0:
+            npar += 1
+    pad = sz + 1
+    sg = np.zeros(nn + 2 * pad, dtype=np.int8)  # sign of coefficient i at sg[pad + i], 0 = insignificant
+    lip = np.empty(nn, dtype=np.int32)
+    lsp = np.empty(nn, dtype=np.int32)
+    lsp_m = np.empty(nn, dtype=np.int32)  # magnitude in LSP order (decoder: as decoded so far)
+    lsp_c = np.empty(nn, dtype=np.uint8)  # refinement model base in LSP order
+    lis = np.empty(2 * npar + 8, dtype=np.int32)
+    lis_t = np.empty(2 * npar + 8, dtype=np.uint8)
+    nlip = 0
+    nlis = 0
+    nlsp = 0
+    blo = tree[4]
+    bhi = tree[5]
+    b = root_box
+    for z in range(blo[b, 0], bhi[b, 0]):
+        for y in range(blo[b, 1], bhi[b, 1]):
+            for x in range(blo[b, 2], bhi[b, 2]):
+                i = (z * ny + y) * nx + x
+                lip[nlip] = i
+                nlip += 1
+                if kind[i] > 0:
+                    lis[nlis] = i
+                    lis_t[nlis] = 0
+                    nlis += 1
+
+    cut = False
+    nc = top  # the plane being coded when the run ended, and how many LSP entries it refined
+    rc = 0
+    for n in range(top, -1, -1):
+        nc = n
+        rc = 0
+        nlsp_old = nlsp
+        one = np.int32(1) << n
+        # ---- sorting pass, part 1: the insignificant pixels ----
+        w = 0
+        for r in range(nlip):
+            i = lip[r]
+            if not _room(mode, r0, r1, r2, r3, r4, limit, need_ss):
+                cut = True
+                break
+            cl = ccls[i]
+            c = cl * N_NB + _nb(sg, pad + i, sy, sz)
+            r0, r1, r2, r3, r4, bit = _code(mode, r0, r1, r2, r3, r4, buf, nbuf, models, c,
+                                            ((mag[i] >> n) & 1) if enc else 0)
+            n_lip += 1
+            o_lip += bit
+            if bit:
+                n_sign += 1
+                c = base_s + cl * N_SIGN + _sign_ctx(sg, pad + i, sy, sz)
+                r0, r1, r2, r3, r4, ng = _code(mode, r0, r1, r2, r3, r4, buf, nbuf, models, c,
+                                               np.int64(neg[i]) if enc else 0)
+                sg[pad + i] = 1 - 2 * ng
+                lsp_m[nlsp] = mag[i] if enc else one
+                lsp_c[nlsp] = cl
+                lsp[nlsp] = i
+                nlsp += 1
+            else:
+                lip[w] = i
+                w += 1
+        if cut:
+            break
+        nlip = w
+        # ---- sorting pass, part 2: the sets ----
+        w = 0
+        end = nlis
+        r = 0
+        while r < end:
+            i = lis[r]
+            typ = lis_t[r]
+            r += 1
+            cl = ccls[i]
+            if not _room(mode, r0, r1, r2, r3, r4, limit, need_1):
+                cut = True
+                break
+            k0 = cstart[i]
+            k1 = cstart[i + 1]
+            if typ == 0:  # type A: all descendants D(i)
+                sig_self = 1 if sg[pad + i] != 0 else 0
+                c = base_d + (cl * 2 + sig_self) * N_NB + _nb(sg, pad + i, sy, sz)
+                r0, r1, r2, r3, r4, bit = _code(mode, r0, r1, r2, r3, r4, buf, nbuf, models, c,
+                                                (1 if dbits[i] > n else 0) if enc else 0)
+                n_d += 1
+                o_d += bit
+                if bit == 0:
+                    lis[w] = i
+                    lis_t[w] = 0
+                    w += 1
+                    continue
+                found = 0
+                only_children = kind[i] == 1
+                for j in range(k0, k1):
+                    k = clist[j]
+                    ck = ccls[k]
+                    if only_children and j == k1 - 1 and found == 0:
+                        # D(i) = O(i) is significant and no other child was: this one is
+                        if not _room(mode, r0, r1, r2, r3, r4, limit, need_1):
+                            cut = True
+                            break
+                        kb = np.int64(1)
+                    else:
+                        if not _room(mode, r0, r1, r2, r3, r4, limit, need_ss):
+                            cut = True
+                            break
+                        c = base_child + ck * N_NB + _nb(sg, pad + k, sy, sz)
+                        r0, r1, r2, r3, r4, kb = _code(mode, r0, r1, r2, r3, r4, buf, nbuf, models, c,
+                                                       ((mag[k] >> n) & 1) if enc else 0)
+                        n_child += 1
+                        o_child += kb
+                    if kb:
+                        c = base_s + ck * N_SIGN + _sign_ctx(sg, pad + k, sy, sz)
+                        r0, r1, r2, r3, r4, ng = _code(mode, r0, r1, r2, r3, r4, buf, nbuf, models, c,
+                                                       np.int64(neg[k]) if enc else 0)
+                        n_sign += 1
+                        sg[pad + k] = 1 - 2 * ng
+                        lsp_m[nlsp] = mag[k] if enc else one
+                        lsp_c[nlsp] = ck
+                        lsp[nlsp] = k
+                        nlsp += 1
+                        found += 1
+                    else:
+                        lip[nlip] = k
+                        nlip += 1
+                if cut:
+                    break
+                if kind[i] == 2:
+                    lis[end] = i
+                    lis_t[end] = 1
+                    end += 1
+            else:  # type B: grandchildren and below L(i)
+                nsig = 0
+                for j in range(k0, k1):
+                    nsig += sg[pad + clist[j]] != 0
+                c = base_l + cl * 3 + min(nsig, 2)
+                r0, r1, r2, r3, r4, bit = _code(mode, r0, r1, r2, r3, r4, buf, nbuf, models, c,
+                                                (1 if lbits[i] > n else 0) if enc else 0)
+                n_l += 1
+                o_l += bit
+                if bit == 0:
+                    lis[w] = i
+                    lis_t[w] = 1
+                    w += 1
+                    continue
+                for j in range(k0, k1):
+                    k = clist[j]
+                    if kind[k] > 0:
+                        lis[end] = k
+                        lis_t[end] = 0
+                        end += 1
+        if cut:
+            break
+        nlis = w
+        # ---- refinement pass: streams through the LSP arrays ----
+        for r in range(nlsp_old):
+            if not _room(mode, r0, r1, r2, r3, r4, limit, need_1):
+                cut = True
+                break
+            m = lsp_m[r]
+            first = 1 if (m >> (n + 1)) == 1 else 0  # significant at the previous plane
+            c = base_r + lsp_c[r] * 2 + first
+            r0, r1, r2, r3, r4, bit = _code(mode, r0, r1, r2, r3, r4, buf, nbuf, models, c, (m >> n) & 1 if enc else 0)
+            n_ref += 1
+            o_ref += bit
+            if not enc:
+                lsp_m[r] = m | (np.int32(bit) << n)
+            rc = r + 1
+        if cut:
+            break
+    L.store(mode, st, nbuf, r0, r1, r2, r3, r4)
+    # lowest plane coded per LSP entry: plane nc for the first rc entries (refined at nc) and
+    # for those found significant at nc (magnitude below 2^(nc+1)); nc + 1 for the others
+    hi = np.int64(1) << (nc + 1)
+    for r in range(nlsp):
+        i = lsp[r]
+        m = lsp_m[r]
+        lp[i] = nc if (r < rc or m < hi) else nc + 1
+        if not enc:
+            mag[i] = m
+            neg[i] = 1 if sg[pad + i] < 0 else 0
+    stats[0] += n_lip
+    stats[1] += n_child
+    stats[2] += n_d
+    stats[3] += n_l
+    stats[4] += n_ref
+    stats[5] += n_sign
+    stats[8] += o_lip
+    stats[9] += o_child
+    stats[10] += o_d
+    stats[11] += o_l
+    stats[12] += o_ref
+    return cut
