@@ -4,7 +4,7 @@
 
 CUBE is a path (.npy) or an hsibench dataset spec; default ../shared/data/jasper_ridge.npy.
 Unlike ``speck_profile.py`` (which re-runs the codec's stages one by one), this runs the
-codec's own ``encode`` / ``decode`` with the modules it calls (the numba kernels ``K`` (and ``KC`` where present), the
+codec's own ``encode`` / ``decode`` with the modules it calls (the numba kernels ``K`` (and ``KC``, ``WK`` where present), the
 transform ``dwt``, the bit coder ``_bits``, ``build_tree``) wrapped by timers, so each
 kernel call is a stage and what is left over (container, header, array copies) is "rest".
 The profile therefore cannot drift from the codec.  Per stage: the best of ``--repeat``
@@ -49,10 +49,12 @@ class _Timed:
 
 def _profile(S, fn, sink):
     """Run ``fn()`` with spiht's modules timed; return its result, stages in ``sink``."""
-    saved = S.K, S.dwt, S._bits, S.build_tree, getattr(S, "KC", None)
+    saved = S.K, S.dwt, S._bits, S.build_tree, getattr(S, "KC", None), getattr(S, "WK", None)
     S.K = _Timed(saved[0], sink)
     if saved[4] is not None:
         S.KC = _Timed(saved[4], sink)
+    if saved[5] is not None:
+        S.WK = _Timed(saved[5], sink)
     S.dwt = _Timed(saved[1], sink, {"forward_inplace", "inverse_inplace"})
     S._bits = _Timed(saved[2], sink)
     tree_proxy = _Timed(S, sink, {"build_tree"})
@@ -64,6 +66,8 @@ def _profile(S, fn, sink):
         S.K, S.dwt, S._bits, S.build_tree = saved[:4]
         if saved[4] is not None:
             S.KC = saved[4]
+        if saved[5] is not None:
+            S.WK = saved[5]
     tc, tw = time.process_time() - c, time.perf_counter() - w
     sink["rest"] = (tc - sum(v[0] for v in sink.values()), tw - sum(v[1] for v in sink.values()))
     return out
@@ -93,7 +97,7 @@ def main() -> None:
         enc: dict = {}
         dec: dict = {}
         stream = _profile(S, lambda: codec.encode(cube, bpppb=args.bpppb), enc)
-        rec = _profile(S, lambda: codec.decode(stream), dec)
+        rec = _profile(S, lambda s=stream: codec.decode(s), dec)
         assert stream == ref and np.array_equal(rec, ref_cube), "the profiled run differs from the plain one"
         for side, stages in (("encode", enc), ("decode", dec)):
             for k, v in stages.items():

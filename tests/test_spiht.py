@@ -68,7 +68,7 @@ def test_children_lists_match_the_tree_walk(kind, shape, sl, tl):
     tree = build_tree(shape, kind, sl, tl)
     n = int(np.prod(shape))
     kinds, ccls = np.empty(n, np.int8), np.empty(n, np.uint8)
-    cstart, clist = np.empty(n + 1, np.int32), np.empty(max(n, 1), np.int32)
+    cstart, clist = np.empty(n + 2, np.int32), np.empty(max(n, 1), np.int32)
     dummy = np.zeros(1, np.int8)
     K.structure(tree.arrays, tree.order, *shape, dummy, dummy, dummy, kinds, ccls, cstart, clist, False)
     zint, yint, xint, boxmap = tree.arrays[:4]
@@ -90,7 +90,7 @@ def test_set_significance_bits_match_a_direct_computation():
     n = mag.size
     dbits, lbits, kind = (np.empty(n, np.int8) for _ in range(3))
     ccls = np.empty(n, np.uint8)
-    cstart, clist = np.empty(n + 1, np.int32), np.empty(n, np.int32)
+    cstart, clist = np.empty(n + 2, np.int32), np.empty(n, np.int32)
     K.structure(tree.arrays, tree.order, *shape, mb, dbits, lbits, kind, ccls, cstart, clist, True)
     zint, yint, xint, boxmap = tree.arrays[:4]
     out = np.empty(K.MAX_CHILDREN, dtype=np.int64)

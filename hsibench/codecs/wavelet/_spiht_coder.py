@@ -133,12 +133,14 @@ def _sign_ctx(sg, i, sy, sz):
 
 
 @njit(cache=True)
-def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls, cstart, clist, top, limit, st, buf,
+def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, ccls, cstart, clist, top, limit, st, buf,
         models, ncls, stats):
     """Code bit planes ``top .. 0`` until done or out of room; return True if cut.
 
-    Arguments as :func:`._spiht_kernels.run`, plus ``cstart``/``clist`` (the children lists
-    of :func:`._spiht_kernels.structure`); ``st`` is the :mod:`.._bits` state array (read at
+    Arguments as :func:`._spiht_kernels.run`, plus ``mb`` (encoder: the bit length of every
+    magnitude; a coefficient tested at plane ``n`` is below ``2^(n+1)``, so its bit ``n`` is
+    ``mb > n``, read from a quarter of the memory of ``mag``) and ``cstart``/``clist`` (the
+    children lists of :func:`._spiht_kernels.structure`); ``st`` is the :mod:`.._bits` state array (read at
     the start, written back at the end, so :func:`.._bits.enc_finish` / ``bw_finish`` follow).
     On return ``lp`` holds, for every significant coefficient, the lowest plane coded for it
     (-1 elsewhere), and a decoder's ``mag`` / ``neg`` the decoded magnitudes and signs.
@@ -207,7 +209,7 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls
             cl = ccls[i]
             c = cl * N_NB + _nb(sg, pad + i, sy, sz)
             r0, r1, r2, r3, r4, bit = _code(mode, r0, r1, r2, r3, r4, buf, nbuf, models, c,
-                                            ((mag[i] >> n) & 1) if enc else 0)
+                                            (1 if mb[i] > n else 0) if enc else 0)
             n_lip += 1
             o_lip += bit
             if bit:
@@ -269,7 +271,7 @@ def run(mode, tree, nz, ny, nx, root_box, mag, neg, lp, dbits, lbits, kind, ccls
                             break
                         c = base_child + ck * N_NB + _nb(sg, pad + k, sy, sz)
                         r0, r1, r2, r3, r4, kb = _code(mode, r0, r1, r2, r3, r4, buf, nbuf, models, c,
-                                                       ((mag[k] >> n) & 1) if enc else 0)
+                                                       (1 if mb[k] > n else 0) if enc else 0)
                         n_child += 1
                         o_child += kb
                     if kb:
