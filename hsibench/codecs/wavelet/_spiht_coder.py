@@ -1,9 +1,16 @@
 """The 3D-SPIHT sorting and refinement passes (numba): one code path encodes and decodes.
 
-The algorithm, the lists (LIP, LIS with type A = all descendants D(i) and type B = grand-
-children and below L(i), LSP), the contexts and the *room rule* are those described in
-:mod:`._spiht_kernels` and :mod:`.spiht`; this module is the fast implementation of its
-:func:`run`, and produces exactly the bytes and decoded values of the straightforward one.
+The lists of Said & Pearlman's SPIHT: LIP (insignificant pixels), LIS (sets: type A = all
+descendants D(i), type B = grandchildren and below L(i)) and LSP (significant pixels); per
+bit plane a sorting pass (LIP, then LIS) and a refinement pass.  Trees, contexts and the
+codec are described in :mod:`.spiht`, the tree tables in :mod:`._spiht_kernels`.
+
+One kernel, :func:`run`, does both encoding and decoding (``mode``), so encoder and decoder
+cannot drift apart: each binary decision is either computed from the coefficients and
+written, or read, and then both apply the same list updates.  Before every decision the
+kernel checks that the output (or input) has room for it, with the same rule on both sides
+(the *room rule*, :func:`_room`), so a stream cut at any byte decodes every decision made
+before the cut and nothing else.
 
 How it is made fast:
 
@@ -42,9 +49,16 @@ _MASK32 = (1 << 32) - 1
 
 @njit(cache=True, inline="always")
 def _room(mode, r0, r1, r2, r3, r4, limit, need):
-    """True if ``need`` more units (AC: bytes; raw: bits) fit ``limit`` bytes: the rule of
-    :func:`._spiht_kernels._room` on the local state (encoder AC: the finished size is
-    ``pos - first + cache size + 4`` = ``r4 + r3 + 4``; decoders: the input position)."""
+    """True if ``need`` more units (AC: bytes; raw: bits) fit ``limit`` bytes.
+
+    An AC decision grows the finished size by at most two bytes (a model's probability never
+    drops below 2^-11), a raw one by one bit; a significance with its sign is checked as one
+    decision of twice the size.  Encoder AC: the finished size is ``pos - first + cache size
+    + 4`` (``r4 + r3 + 4``); raw: the bits written.  The decoder's input position after each
+    decision equals the encoder's finished size at the same point, so it applies the same
+    rule to the payload length and stops exactly where the encoder did (or earlier, on a
+    prefix), having read only genuine bytes.
+    """
     if mode == ENC_AC:
         return r4 + r3 + 4 + need <= limit
     if mode == DEC_AC:
@@ -107,11 +121,13 @@ def _code(mode, r0, r1, r2, r3, r4, buf, nbuf, models, c, bit):
 
 @njit(cache=True, inline="always")
 def _nb(sg, i, sy, sz):
-    """Neighbour-significance state of :func:`._spiht_kernels._nb` (same value): the count of
-    significant spatial neighbours (0, 1, 2+) times that of the spectral ones (0, 1, 2).
+    """Context state from the significance of the neighbours: the count of the four spatial
+    ones (0, 1, 2+) times that of the two spectral ones (0, 1, 2).
 
+    Neighbours are taken by flat offset (+-1, +-cols, +-rows*cols), so a row's last voxel
+    sees the next row's first: harmless for a context, and encoder and decoder see the same.
     ``sg`` is the padded sign array (0 insignificant, +1 / -1 significant positive / negative)
-    and ``i`` an index into it: the zero padding stands for "outside the array" and no
+    and ``i`` an index into it: the zero padding stands for "outside the array", so no
     neighbour needs a bounds check.
     """
     c = ((sg[i - 1] != 0) + (sg[i + 1] != 0)) + ((sg[i - sy] != 0) + (sg[i + sy] != 0))
@@ -128,7 +144,7 @@ def _vote(sg, i, step):
 
 @njit(cache=True, inline="always")
 def _sign_ctx(sg, i, sy, sz):
-    """Sign context of :func:`._spiht_kernels._sign_ctx` (same value)."""
+    """Sign context: the sign votes of the significant neighbours along cols, rows, bands."""
     return _vote(sg, i, 1) + 3 * _vote(sg, i, sy) + 9 * _vote(sg, i, sz)
 
 
@@ -137,13 +153,20 @@ def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, 
         models, ncls, stats):
     """Code bit planes ``top .. 0`` until done or out of room; return True if cut.
 
-    Arguments as :func:`._spiht_kernels.run`, plus ``mb`` (encoder: the bit length of every
-    magnitude; a coefficient tested at plane ``n`` is below ``2^(n+1)``, so its bit ``n`` is
-    ``mb > n``, read from a quarter of the memory of ``mag``) and ``cstart``/``clist`` (the
-    children lists of :func:`._spiht_kernels.structure`); ``st`` is the :mod:`.._bits` state array (read at
-    the start, written back at the end, so :func:`.._bits.enc_finish` / ``bw_finish`` follow).
-    On return ``lp`` holds, for every significant coefficient, the lowest plane coded for it
-    (-1 elsewhere), and a decoder's ``mag`` / ``neg`` the decoded magnitudes and signs.
+    Encoding (``mode`` ENC_AC / ENC_RAW): ``mag`` holds the integer magnitudes, ``mb`` their
+    bit lengths (a coefficient tested at plane ``n`` is below ``2^(n+1)``, so its bit ``n`` is
+    ``mb > n``, read from a quarter of the memory of ``mag``), ``neg`` the signs and
+    ``dbits``/``lbits`` the bit lengths of the maxima of D(i) / L(i) (a set is significant at
+    plane ``n`` iff they exceed ``n``).  Decoding (DEC_AC / DEC_RAW): ``mag`` and ``neg``
+    (zeros) receive the decoded magnitudes and signs; ``mb``, ``dbits``, ``lbits`` are unused.
+    Both: ``lp`` (int8, all -1) receives for every significant coefficient the lowest plane
+    coded for it (the decoder's reconstruction needs it); ``kind`` (0 / 1 / 2: no children /
+    children only / grandchildren), ``ccls`` (model class), ``cstart``/``clist`` (children)
+    come from :func:`._spiht_kernels.structure`; ``limit`` is the payload budget (encoding)
+    or length (decoding) in bytes; ``st``/``buf``/``models`` are the :mod:`.._bits` coder
+    state array (read at the start, written back at the end, so :func:`.._bits.enc_finish`
+    / ``bw_finish`` follow), buffer and models; ``stats[0:6]`` count the LIP, child, D(i),
+    L(i), refinement and sign decisions and ``stats[8:13]`` the ones among the first five.
     """
     enc = mode == ENC_AC or mode == ENC_RAW
     ac = mode == ENC_AC or mode == DEC_AC

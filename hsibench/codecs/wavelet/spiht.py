@@ -7,7 +7,7 @@ significant pixels (LSP), a sorting and a refinement pass per bit plane.  The bi
 embedded: every prefix decodes to a coarser version of the cube, and the encoder stops at the
 exact byte budget of the target rate (container header included).
 
-Trees (built here, walked by the numba kernels in :mod:`._spiht_kernels`):
+Trees (built here, tabulated by :mod:`._spiht_kernels`, coded by :mod:`._spiht_coder`):
 
 * ``kind="dyadic"``: the classical 3-D tree.  Each detail subband's coefficient has 2x2x2
   children at the same position in the same-orientation subband one level finer; each
