@@ -21,10 +21,10 @@ How it is made fast:
   with its sign counted as one) the encoder checks that the stream finished after it would
   still fit the budget, the decoder applies the same check to its input position and the
   payload length;
-* children come from the lists built once by :func:`._spiht_kernels.structure`
-  (``clist[cstart[i]:cstart[i + 1]]``) instead of being recomputed from coordinates; the
-  encoder answers set tests from the precomputed bit lengths of the descendant maxima
-  (``dbits``, ``lbits``), never by visiting descendants;
+* the encoder answers set tests from the precomputed bit lengths of the descendant maxima
+  (``dbits``, ``lbits``), never by visiting descendants; children are computed from the
+  coordinates only when a set is split or an L(i) context needs them (children lists
+  built once per run measured no faster, and cost 8 bytes per coefficient);
 * LIP, LIS and LSP are flat preallocated int32 arrays, compacted in place while scanned;
 * significance for the contexts is one padded int8 sign array (0, +1, -1): neighbour counts
   and sign votes are sums without bounds checks (the padding is "outside the array");
@@ -40,7 +40,7 @@ from numba import njit
 
 from .. import _bits as B
 from .. import _bits_local as L
-from ._spiht_kernels import N_NB, N_SIGN
+from ._spiht_kernels import MAX_CHILDREN, N_NB, N_SIGN, _box, _children
 
 ENC_AC, DEC_AC, ENC_RAW, DEC_RAW = L.ENC_AC, L.DEC_AC, L.ENC_RAW, L.DEC_RAW
 _TOP = 1 << 24
@@ -149,8 +149,8 @@ def _sign_ctx(sg, i, sy, sz):
 
 
 @njit(cache=True)
-def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, ccls, cstart, clist, top, limit, st, buf,
-        models, ncls, stats):
+def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, ccls, top, limit, st, buf, models, ncls,
+        stats):
     """Code bit planes ``top .. 0`` until done or out of room; return True if cut.
 
     Encoding (``mode`` ENC_AC / ENC_RAW): ``mag`` holds the integer magnitudes, ``mb`` their
@@ -161,8 +161,8 @@ def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, 
     (zeros) receive the decoded magnitudes and signs; ``mb``, ``dbits``, ``lbits`` are unused.
     Both: ``lp`` (int8, all -1) receives for every significant coefficient the lowest plane
     coded for it (the decoder's reconstruction needs it); ``kind`` (0 / 1 / 2: no children /
-    children only / grandchildren), ``ccls`` (model class), ``cstart``/``clist`` (children)
-    come from :func:`._spiht_kernels.structure`; ``limit`` is the payload budget (encoding)
+    children only / grandchildren) and ``ccls`` (model class) come from
+    :func:`._spiht_kernels.structure`; ``limit`` is the payload budget (encoding)
     or length (decoding) in bytes; ``st``/``buf``/``models`` are the :mod:`.._bits` coder
     state array (read at the start, written back at the end, so :func:`.._bits.enc_finish`
     / ``bw_finish`` follow), buffer and models; ``stats[0:6]`` count the LIP, child, D(i),
@@ -197,6 +197,7 @@ def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, 
     lsp_c = np.empty(nn, dtype=np.uint8)  # refinement model base in LSP order
     lis = np.empty(2 * npar + 8, dtype=np.int32)
     lis_t = np.empty(2 * npar + 8, dtype=np.uint8)
+    out = np.empty(MAX_CHILDREN, dtype=np.int64)
     nlip = 0
     nlis = 0
     nlsp = 0
@@ -263,8 +264,11 @@ def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, 
             if not _room(mode, r0, r1, r2, r3, r4, limit, need_1):
                 cut = True
                 break
-            k0 = cstart[i]
-            k1 = cstart[i + 1]
+            x = i % nx  # the children, from the coordinates and the tree tables
+            t = i // nx
+            y = t % ny
+            z = t // ny
+            k1 = _children(tree, ny, nx, z, y, x, _box(tree, z, y, x), out)
             if typ == 0:  # type A: all descendants D(i)
                 sig_self = 1 if sg[pad + i] != 0 else 0
                 c = base_d + (cl * 2 + sig_self) * N_NB + _nb(sg, pad + i, sy, sz)
@@ -279,8 +283,8 @@ def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, 
                     continue
                 found = 0
                 only_children = kind[i] == 1
-                for j in range(k0, k1):
-                    k = clist[j]
+                for j in range(k1):
+                    k = out[j]
                     ck = ccls[k]
                     if only_children and j == k1 - 1 and found == 0:
                         # D(i) = O(i) is significant and no other child was: this one is
@@ -319,8 +323,8 @@ def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, 
                     end += 1
             else:  # type B: grandchildren and below L(i)
                 nsig = 0
-                for j in range(k0, k1):
-                    nsig += sg[pad + clist[j]] != 0
+                for j in range(k1):
+                    nsig += sg[pad + out[j]] != 0
                 c = base_l + cl * 3 + min(nsig, 2)
                 r0, r1, r2, r3, r4, bit = _code(mode, r0, r1, r2, r3, r4, buf, nbuf, models, c,
                                                 (1 if lbits[i] > n else 0) if enc else 0)
@@ -331,8 +335,8 @@ def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, 
                     lis_t[w] = 1
                     w += 1
                     continue
-                for j in range(k0, k1):
-                    k = clist[j]
+                for j in range(k1):
+                    k = out[j]
                     if kind[k] > 0:
                         lis[end] = k
                         lis_t[end] = 0

@@ -16,9 +16,7 @@ them, built in :mod:`hsibench.codecs.spiht`:
 * ``bcls[b]``: the context class of the box (its decomposition level pair); :func:`structure`
   copies it to every coefficient (``ccls``) so the passes need no coordinates for contexts.
 
-:func:`structure` also lists every coefficient's children once per encode / decode, so the
-coding passes (:func:`._spiht_coder.run`, one kernel for both directions) never recompute
-them from coordinates.
+The coding passes (both directions) are :func:`._spiht_coder.run`.
 """
 
 from __future__ import annotations
@@ -88,23 +86,21 @@ def _children(tree, ny, nx, z, y, x, b, out):
 
 
 @njit(cache=True)
-def structure(tree, order, nz, ny, nx, mb, dbits, lbits, kind, ccls, cstart, clist, want_bits):
+def structure(tree, order, nz, ny, nx, mb, dbits, lbits, kind, ccls, want_bits):
     """Bottom-up pass over the tree, one subband (box) at a time, deepest boxes first.
 
     ``kind[i]``: 0 = no children, 1 = children but no grandchildren, 2 = grandchildren.
     With ``want_bits`` also ``dbits[i]`` = bit length of the largest magnitude among the
     descendants of ``i`` and ``lbits[i]`` = the same over the grandchildren and below, from
     ``mb`` (bit length of each magnitude): a set is significant at plane n iff bits > n.
-    ``ccls[i]`` receives the context class of the coefficient's subband.  The children of
-    ``i`` are ``clist[cstart[i]:cstart[i + 1]]`` (``cstart`` has ``nn + 2`` entries), in the
-    order of :func:`_children`, so the coding passes look them up instead of recomputing them.
+    ``ccls[i]`` receives the context class of the coefficient's subband.
 
     Every coefficient of a child box *pushes* into its one parent, whose local offset along
     each axis is ``min(j // f, size - 1)`` (``j``: the child's local offset, ``f``: the
     fan-out, 1 or 2, so a shift; the ``min`` is the last parent adopting the orphans of an
     odd size, as in :func:`_rng`): streaming over each box instead of gathering the children
-    of every coefficient.  Maxima do not depend on the order of the pushes; a box's values are final
-    once the deeper boxes (its children) have pushed, which ``order`` guarantees.
+    of every coefficient.  Maxima do not depend on the order of the pushes; a box's values
+    are final once the deeper boxes (its children) have pushed, which ``order`` guarantees.
     """
     blo = tree[4]
     bhi = tree[5]
@@ -126,8 +122,6 @@ def structure(tree, order, nz, ny, nx, mb, dbits, lbits, kind, ccls, cstart, cli
         for i in range(nn):
             dbits[i] = 0
             lbits[i] = 0
-    for i in range(nn + 2):
-        cstart[i] = 0
     for oi in range(order.shape[0]):
         cb = order[oi]
         c0, c1, c2 = blo[cb, 0], blo[cb, 1], blo[cb, 2]
@@ -155,33 +149,10 @@ def structure(tree, order, nz, ny, nx, mb, dbits, lbits, kind, ccls, cstart, cli
                     k = row + x
                     ip = prow + min((x - c2) >> fx, m2)
                     kind[ip] = max(kind[ip], 2 if kind[k] > 0 else 1)
-                    cstart[ip + 2] += 1  # counted two ahead: see the children lists below
                     if want_bits:
                         d = dbits[k]
                         dbits[ip] = max(dbits[ip], max(mb[k], d))
                         lbits[ip] = max(lbits[ip], d)
-    for i in range(2, nn + 2):
-        cstart[i] += cstart[i - 1]  # now cstart[i + 1] = the start of i's children
-    # children lists: each parent box's relations in order, each child box in raster order,
-    # so a parent's children come as :func:`_children` lists them; cstart[i + 1] is the
-    # cursor of i, and ends at the start of i + 1's children, where it belongs
-    for b in range(nb):
-        p0, p1, p2 = blo[b, 0], blo[b, 1], blo[b, 2]
-        m0, m1, m2 = bhi[b, 0] - p0 - 1, bhi[b, 1] - p1 - 1, bhi[b, 2] - p2 - 1
-        for r in range(rstart[b], rstart[b + 1]):
-            cb = rchild[r]
-            fz, fy, fx = rf[r, 0] - 1, rf[r, 1] - 1, rf[r, 2] - 1
-            c0, c1, c2 = blo[cb, 0], blo[cb, 1], blo[cb, 2]
-            for z in range(c0, bhi[cb, 0]):
-                pz = p0 + min((z - c0) >> fz, m0)
-                for y in range(c1, bhi[cb, 1]):
-                    py = p1 + min((y - c1) >> fy, m1)
-                    row = (z * ny + y) * nx
-                    prow = (pz * ny + py) * nx + p2
-                    for x in range(c2, bhi[cb, 2]):
-                        ip = prow + min((x - c2) >> fx, m2)
-                        clist[cstart[ip + 1]] = row + x
-                        cstart[ip + 1] += 1
 
 
 # ------------------------------------------------------------------------------------------

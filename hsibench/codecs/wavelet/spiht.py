@@ -364,9 +364,7 @@ class SPIHT(Codec):
         lbits = np.empty(nn, dtype=np.int8)
         kind = np.empty(nn, dtype=np.int8)
         ccls = np.empty(nn, dtype=np.uint8)
-        cstart = np.empty(nn + 2, dtype=np.int32)
-        clist = np.empty(max(nn, 1), dtype=np.int32)
-        K.structure(tree.arrays, tree.order, nz, ny, nx, mb, dbits, lbits, kind, ccls, cstart, clist, True)
+        K.structure(tree.arrays, tree.order, nz, ny, nx, mb, dbits, lbits, kind, ccls, True)
         lp = np.full(nn, -1, dtype=np.int8)
         buf = np.zeros(limit + 16, dtype=np.uint8)
         models = _bits.new_models(K.CTX_PER_CLASS * tree.ncls)
@@ -375,8 +373,8 @@ class SPIHT(Codec):
             mode, state = K.MODE_ENC_AC, _bits.enc_new()
         else:
             mode, state = K.MODE_ENC_RAW, _bits.bw_new()
-        cut = KC.run(mode, tree.arrays, nz, ny, nx, tree.root, mag, mb, neg, lp, dbits, lbits, kind, ccls, cstart, clist,
-                     top, limit, state, buf, models, tree.ncls, stats)
+        cut = KC.run(mode, tree.arrays, nz, ny, nx, tree.root, mag, mb, neg, lp, dbits, lbits, kind, ccls, top, limit,
+                     state, buf, models, tree.ncls, stats)
         n = _bits.enc_finish(state, buf) if cfg["ac"] else _bits.bw_finish(state, buf)
         if n < 0 or n > limit:  # nothing fitted (a budget smaller than the coder's flush)
             n, cut = 0, True
@@ -418,9 +416,7 @@ class SPIHT(Codec):
         kinds = np.empty(nn, dtype=np.int8)
         dummy = np.zeros(1, dtype=np.int8)
         ccls = np.empty(nn, dtype=np.uint8)
-        cstart = np.empty(nn + 2, dtype=np.int32)
-        clist = np.empty(max(nn, 1), dtype=np.int32)
-        K.structure(tree.arrays, tree.order, bands, rows, cols, dummy, dummy, dummy, kinds, ccls, cstart, clist, False)
+        K.structure(tree.arrays, tree.order, bands, rows, cols, dummy, dummy, dummy, kinds, ccls, False)
         mag = np.zeros(nn, dtype=np.int32)
         neg = np.zeros(nn, dtype=np.uint8)
         lp = np.full(nn, -1, dtype=np.int8)
@@ -430,13 +426,13 @@ class SPIHT(Codec):
             mode, state = K.MODE_DEC_AC, _bits.dec_new(data)
         else:
             mode, state = K.MODE_DEC_RAW, _bits.br_new()
-        KC.run(mode, tree.arrays, bands, rows, cols, tree.root, mag, dummy, neg, lp, dummy, dummy, kinds, ccls, cstart,
-               clist, top, len(data), state, data, models, tree.ncls, np.zeros(16, dtype=np.int64))
+        KC.run(mode, tree.arrays, bands, rows, cols, tree.root, mag, dummy, neg, lp, dummy, dummy, kinds, ccls, top,
+               len(data), state, data, models, tree.ncls, np.zeros(16, dtype=np.int64))
         flat = np.empty(nn, dtype=np.float64)
         K.reconstruct(mag, neg, lp, math.ldexp(1.0, -min(e, 1000)), flat)
         if e > 1000:
             flat *= math.ldexp(1.0, 1000 - e)
-        del mag, neg, lp, kinds, ccls, cstart, clist
+        del mag, neg, lp, kinds, ccls
         x = flat.reshape(shape)
         dwt.inverse_inplace(x, layout)
         if max(abs(lo), abs(hi)) <= FLOAT32_MAX:
