@@ -26,7 +26,7 @@ DATA = ROOT.parent / "shared" / "data"
 RATES = (0.1, 1.0, 2.0)
 VARIANTS = {
     "speck": ["speck", "speck[ac=false]", "speck[kind=dyadic]", "speck[spectral_levels=5,spatial_levels=4]"],
-    "spiht": ["spiht", "spiht[kind=dyadic]"],
+    "spiht": ["spiht", "spiht[kind=dyadic]", "spiht[ac=false]"],
 }
 
 

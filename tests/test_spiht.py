@@ -60,6 +60,29 @@ def test_tree_is_a_spanning_forest_over_the_layout(kind, shape, sl, tl):
     assert (parents[~roots] == 1).all()
 
 
+@pytest.mark.parametrize("kind", ["packet", "dyadic"])
+@pytest.mark.parametrize("shape,sl,tl", TREE_CASES)
+def test_structure_pushed_box_by_box_matches_the_tree_walk(kind, shape, sl, tl):
+    """``structure`` (children push into their parent, box by box) finds the children and
+    grandchildren :func:`_children` (gathered per coefficient) finds, on every tree case."""
+    tree = build_tree(shape, kind, sl, tl)
+    n = int(np.prod(shape))
+    kinds, ccls = np.empty(n, np.int8), np.empty(n, np.uint8)
+    dummy = np.zeros(1, np.int8)
+    K.structure(tree.arrays, tree.order, *shape, dummy, dummy, dummy, kinds, ccls, False)
+    zint, yint, xint, boxmap = tree.arrays[:4]
+    out = np.empty(K.MAX_CHILDREN, dtype=np.int64)
+    nkids = np.zeros(n, dtype=np.int64)
+    kids = {}
+    for i in range(n):
+        z, y, x = np.unravel_index(i, shape)
+        c = K._children(tree.arrays, shape[1], shape[2], z, y, x, int(boxmap[zint[z], yint[y], xint[x]]), out)
+        nkids[i] = c
+        kids[i] = out[:c].copy()
+    want = np.array([0 if nkids[i] == 0 else (2 if (nkids[kids[i]] > 0).any() else 1) for i in range(n)])
+    np.testing.assert_array_equal(kinds, want)
+
+
 def test_set_significance_bits_match_a_direct_computation():
     """``dbits``/``lbits`` (the set maxima SPIHT tests) agree with a walk over the descendants."""
     shape = (9, 10, 7)
@@ -193,6 +216,17 @@ def test_extreme_magnitudes(scale):
     assert np.isfinite(out).all()
     if scale > 1e-300:  # the float32 output flushes the subnormal ones to zero
         assert np.abs(out - cube).max() < 0.01 * np.abs(cube).max()
+
+
+@pytest.mark.parametrize("dtype", [">u2", ">f4", "f2", "i1"])
+def test_any_byte_order_and_width_codes_the_values(dtype):
+    """Big-endian and half-float cubes (which numba kernels cannot read directly) give the
+    payload of the same values in a native dtype the kernels can read."""
+    cube = make_cube()
+    cube = (cube % 100).astype(dtype) if dtype == "i1" else cube.astype(dtype)
+    native = cube.astype(np.float32 if dtype == "f2" else cube.dtype.newbyteorder("="))
+    codec = codecs.get("spiht")
+    assert unpack(codec.encode(cube, bpppb=2.0))[1] == unpack(codec.encode(native, bpppb=2.0))[1]
 
 
 def test_negative_values():

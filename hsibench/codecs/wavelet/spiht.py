@@ -7,7 +7,7 @@ significant pixels (LSP), a sorting and a refinement pass per bit plane.  The bi
 embedded: every prefix decodes to a coarser version of the cube, and the encoder stops at the
 exact byte budget of the target rate (container header included).
 
-Trees (built here, walked by the numba kernels in :mod:`._spiht_kernels`):
+Trees (built here, tabulated by :mod:`._spiht_kernels`, coded by :mod:`._spiht_coder`):
 
 * ``kind="dyadic"``: the classical 3-D tree.  Each detail subband's coefficient has 2x2x2
   children at the same position in the same-orientation subband one level finer; each
@@ -54,11 +54,13 @@ from ..._lazy import lazy_module
 from ...errors import CorruptDataError, InvalidCubeError, InvalidParameterError, InvalidRateError
 from .. import fields as F
 from . import dwt
-from ..base import Codec, Header, Param, budget_bytes, register, unpack
+from ..base import FLOAT32_MAX, Codec, Header, Param, budget_bytes, register, unpack
 
 # numba kernels: loaded when first coding (hsibench._lazy)
 _bits = lazy_module("hsibench.codecs._bits")
 K = lazy_module("hsibench.codecs.wavelet._spiht_kernels")
+KC = lazy_module("hsibench.codecs.wavelet._spiht_coder")
+WK = lazy_module("hsibench.codecs.wavelet._dwt_kernels")
 
 _MAX_VOXELS = 2**31  # list entries are int32 flat indices
 _MAG_BITS = 30  # magnitudes are scaled below 2^30: int32 with room for the reconstruction
@@ -311,7 +313,12 @@ class SPIHT(Codec):
             raise InvalidCubeError(f"spiht codes cubes of fewer than 2^31 voxels; this one has {cube.size}")
         layout = dwt.make_layout(shape, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
         a = np.empty(shape, dtype=np.float64)  # band-major work array, transformed in place
-        a[...] = np.moveaxis(cube, 2, 0)
+        src = cube
+        if cube.dtype.kind == "f" and cube.dtype.itemsize < 4:  # numba has no float16
+            src = cube.astype(np.float32)
+        elif not cube.dtype.isnative:  # nor non-native byte orders (same values)
+            src = cube.astype(cube.dtype.newbyteorder("="))
+        WK.to_band_major(np.ascontiguousarray(src), a, 0.0)  # a tiled copy (exact: minus 0.0)
         # the mean goes to the header (the DC would otherwise spend the top bit planes), and the
         # decoder clips to the cube's range: both cost a few header bytes and help at low rates
         mean, lo, hi = _offset_and_range(a)
@@ -358,7 +365,6 @@ class SPIHT(Codec):
         kind = np.empty(nn, dtype=np.int8)
         ccls = np.empty(nn, dtype=np.uint8)
         K.structure(tree.arrays, tree.order, nz, ny, nx, mb, dbits, lbits, kind, ccls, True)
-        del mb
         lp = np.full(nn, -1, dtype=np.int8)
         buf = np.zeros(limit + 16, dtype=np.uint8)
         models = _bits.new_models(K.CTX_PER_CLASS * tree.ncls)
@@ -367,8 +373,8 @@ class SPIHT(Codec):
             mode, state = K.MODE_ENC_AC, _bits.enc_new()
         else:
             mode, state = K.MODE_ENC_RAW, _bits.bw_new()
-        cut = K.run(mode, tree.arrays, nz, ny, nx, tree.root, mag, neg, lp, dbits, lbits, kind, ccls, top, limit,
-                    state, buf, models, tree.ncls, stats)
+        cut = KC.run(mode, tree.arrays, nz, ny, nx, tree.root, mag, mb, neg, lp, dbits, lbits, kind, ccls, top, limit,
+                     state, buf, models, tree.ncls, stats)
         n = _bits.enc_finish(state, buf) if cfg["ac"] else _bits.bw_finish(state, buf)
         if n < 0 or n > limit:  # nothing fitted (a budget smaller than the coder's flush)
             n, cut = 0, True
@@ -420,8 +426,8 @@ class SPIHT(Codec):
             mode, state = K.MODE_DEC_AC, _bits.dec_new(data)
         else:
             mode, state = K.MODE_DEC_RAW, _bits.br_new()
-        K.run(mode, tree.arrays, bands, rows, cols, tree.root, mag, neg, lp, dummy, dummy, kinds, ccls, top, len(data),
-              state, data, models, tree.ncls, np.zeros(16, dtype=np.int64))
+        KC.run(mode, tree.arrays, bands, rows, cols, tree.root, mag, dummy, neg, lp, dummy, dummy, kinds, ccls, top,
+               len(data), state, data, models, tree.ncls, np.zeros(16, dtype=np.int64))
         flat = np.empty(nn, dtype=np.float64)
         K.reconstruct(mag, neg, lp, math.ldexp(1.0, -min(e, 1000)), flat)
         if e > 1000:
@@ -429,6 +435,11 @@ class SPIHT(Codec):
         del mag, neg, lp, kinds, ccls
         x = flat.reshape(shape)
         dwt.inverse_inplace(x, layout)
-        x += mean
+        if max(abs(lo), abs(hi)) <= FLOAT32_MAX:
+            # clip(x + mean) to float32 in one tiled pass; the range keeps every value finite
+            out = np.empty(header.shape, dtype=np.float32)
+            WK.to_cube(x, out, float(mean), float(lo), float(hi))
+            return out
+        x += mean  # a crafted range beyond float32: as_output clips what would overflow
         np.clip(x, lo, hi, out=x)
         return np.moveaxis(x, 0, 2)
