@@ -35,7 +35,7 @@ def _stages_encode(codec, cube, bpppb):
     layout = W.make_layout(shape_brc, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
     mean = float(f"{cube.mean(dtype=np.float64):.6g}")
     with t("band_major"):
-        a = S.band_major(cube, mean)
+        a = S.W.band_major(cube, mean)
     with t("transform"):
         W.forward_inplace(a, layout)
     with t("quantise"):

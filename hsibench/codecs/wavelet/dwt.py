@@ -43,7 +43,7 @@ pywt = lazy_module("pywt")
 _K = lazy_module("hsibench.codecs.wavelet._dwt_kernels")
 
 __all__ = [
-    "KINDS", "Layout", "analysis_filters", "choose_levels", "forward", "forward_inplace", "inverse", "transform_params",
+    "KINDS", "Layout", "analysis_filters", "band_major", "choose_levels", "forward", "forward_inplace", "inverse", "transform_params",
     "inverse_inplace", "make_layout", "max_levels",
 ]
 
@@ -365,6 +365,18 @@ def _check_work_array(a: np.ndarray, layout: Layout) -> None:
         raise InvalidParameterError(f"coefficient shape {a.shape} does not match the layout's {layout.shape}")
     if a.dtype != np.float64 or not a.flags.c_contiguous or not a.flags.writeable:
         raise InvalidParameterError("in-place transforms need a writeable C-contiguous float64 array")
+
+
+def band_major(cube: np.ndarray, offset: float = 0.0) -> np.ndarray:
+    """A fresh C-contiguous float64 ``(bands, rows, cols)`` copy of a ``(rows, cols, bands)`` cube,
+    minus ``offset`` (the coders' work array), by a tiled numba copy of any real dtype."""
+    out = np.empty((cube.shape[2], cube.shape[0], cube.shape[1]), dtype=np.float64)
+    if cube.dtype.kind == "f" and cube.dtype.itemsize < 4:  # numba has no float16 arrays
+        cube = cube.astype(np.float32)
+    elif not cube.dtype.isnative:  # nor non-native byte orders (same values)
+        cube = cube.astype(cube.dtype.newbyteorder("="))
+    _K.to_band_major(np.ascontiguousarray(cube), out, float(offset))
+    return out
 
 
 def inverse(coeffs: np.ndarray, layout: Layout) -> np.ndarray:

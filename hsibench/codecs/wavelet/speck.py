@@ -71,15 +71,6 @@ def _round_out(v: float, up: bool) -> float:
     return r
 
 
-def band_major(cube: np.ndarray, offset: float = 0.0) -> np.ndarray:
-    """A fresh C-contiguous float64 ``(bands, rows, cols)`` copy of a ``(rows, cols, bands)`` cube, minus ``offset``."""
-    out = np.empty((cube.shape[2], cube.shape[0], cube.shape[1]), dtype=np.float64)
-    if cube.dtype.kind == "f" and cube.dtype.itemsize < 4:  # numba has no float16 arrays
-        cube = cube.astype(np.float32)
-    WK.to_band_major(np.ascontiguousarray(cube), out, float(offset))
-    return out
-
-
 @register
 class Speck(Codec):
     """3D-SPECK on a CDF 9/7 wavelet-packet (or dyadic) transform; embedded, arithmetic-coded."""
@@ -100,7 +91,7 @@ class Speck(Codec):
         layout = W.make_layout(shape_brc, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
         lo, hi = _round_out(float(cube.min()), False), _round_out(float(cube.max()), True)
         mean = float(f"{cube.mean(dtype=np.float64):.6g}")  # any offset works; a short one saves header bytes
-        a = band_major(cube, mean)
+        a = W.band_major(cube, mean)
         W.forward_inplace(a, layout)
         amax = K.max_abs(a)
         exp = None if amax == 0.0 else math.frexp(amax)[1] - 1  # floor(log2(amax))

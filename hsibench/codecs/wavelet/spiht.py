@@ -312,13 +312,7 @@ class SPIHT(Codec):
         if cube.size >= _MAX_VOXELS:
             raise InvalidCubeError(f"spiht codes cubes of fewer than 2^31 voxels; this one has {cube.size}")
         layout = dwt.make_layout(shape, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
-        a = np.empty(shape, dtype=np.float64)  # band-major work array, transformed in place
-        src = cube
-        if cube.dtype.kind == "f" and cube.dtype.itemsize < 4:  # numba has no float16
-            src = cube.astype(np.float32)
-        elif not cube.dtype.isnative:  # nor non-native byte orders (same values)
-            src = cube.astype(cube.dtype.newbyteorder("="))
-        WK.to_band_major(np.ascontiguousarray(src), a, 0.0)  # a tiled copy (exact: minus 0.0)
+        a = dwt.band_major(cube)  # band-major work array (exact: minus 0.0), transformed in place
         # the mean goes to the header (the DC would otherwise spend the top bit planes), and the
         # decoder clips to the cube's range: both cost a few header bytes and help at low rates
         mean, lo, hi = _offset_and_range(a)
