@@ -241,3 +241,27 @@ def block_adaptive_body(delta, cfg) -> bytes:
     text = "".join(bits)
     text += "0" * (-len(text) % (8 * cfg.B))
     return int(text, 2).to_bytes(len(text) // 8, "big") if text else b""
+
+
+def check_hostile_bodies(payload: bytes, start: int, D: int, tries: int, too_big: type | None = None) -> None:
+    """A header announcing 65536^3 samples is rejected (with ``too_big``, a CorruptDataError by
+    default) before any allocation, and random bodies after a valid header decode to samples in
+    range or raise CorruptDataError, never crash."""
+    import numpy as np
+    import pytest
+
+    from hsibench.codecs.predictive.ccsds123 import codestream
+    from hsibench.errors import CorruptDataError
+
+    huge = bytearray(payload)
+    huge[1:7] = b"\0\0\0\0\0\0"
+    with pytest.raises(too_big or CorruptDataError, match="samples"):
+        codestream.decode(bytes(huge))
+    rng = np.random.default_rng(0)
+    for _ in range(tries):
+        body = rng.integers(0, 256, len(payload) - start, dtype=np.uint8).tobytes()
+        try:
+            _, out = codestream.decode(payload[:start] + body)
+        except CorruptDataError:
+            continue
+        assert out.min() >= 0 and out.max() < 2**D
