@@ -22,13 +22,20 @@ How it is made fast (the bytes are those of the straightforward implementation):
 * the LSP keeps each coefficient's magnitude (encoder) or reconstruction (decoder) *in list
   order* beside its index, so the refinement pass streams through memory instead of jumping
   across the cube.
+* significance for the contexts is one padded int8 sign array ``sg`` (0, +1, -1; see
+  :func:`subband_table`): every neighbour and parent a context looks at is loaded without a
+  bounds check and masked arithmetically, so contexts cost no data-dependent branch; the
+  constants of a subband come from one table row, loaded once per LIS entry (and its split);
+  the caller's ``sig`` is written once, at the end.
 
 State between calls (so a caller may interleave passes of several independent streams): the
 coder state ``st`` (:mod:`.._bits`), the models, ``cnt = [decisions, LSP length, stopped]``,
-the LIS (``lis``, ``lis_base``, ``lis_n``), the LSP (``lsp_v``, ``lsp_m``) and ``sig`` (0, 1 =
-positive, 2 = negative per coefficient).  A pass returns 1 and sets ``cnt[2]`` when the byte
-budget (encoder) or the input (decoder) ends; decisions read from real bytes are exactly the
-encoder's, so any prefix of a stream decodes to a coarser version of the same cube.
+the LIS (``lis``, ``lis_base``, ``lis_n``), the LSP (``lsp_v``, ``lsp_m``) and the padded
+significance ``sg`` with its subband table (:func:`subband_table`); :func:`run` returns the
+significance in the caller's ``sig`` (0, 1 = positive, 2 = negative per coefficient).  A pass
+returns 1 and sets ``cnt[2]`` when the byte budget (encoder) or the input (decoder) ends;
+decisions read from real bytes are exactly the encoder's, so any prefix of a stream decodes to
+a coarser version of the same cube.
 """
 
 from __future__ import annotations
@@ -61,27 +68,55 @@ def new_state(geo, n):
     return lis, lis_base, lis_n, lsp_v, lsp_m, np.zeros(4, dtype=np.int64), np.zeros(TOP_PLANE + 3, dtype=np.int64)
 
 
-@njit(cache=True, inline="always")
-def _significant(mode, r0, r1, r2, r3, r4, buf, nbuf, models, limit, q, sgn, sig, lsp_v, lsp_m, nlsp,
-                 v, z, y, x, dz, dy, dx, cls, n):
-    """Code the sign of coefficient ``v``, just found significant at plane ``n``; append it to the LSP."""
-    enc = mode == L.ENC_AC or mode == L.ENC_RAW
-    ctx = C.sign_ctx(sig, v, z, y, x, dz, dy, dx, cls)
-    r0, r1, r2, r3, r4, b = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx, np.int64(sgn[v]) if enc else 0,
-                                     limit)
-    if b >= 0:
-        sig[v] = 1 + b
-        lsp_v[nlsp] = v
-        lsp_m[nlsp] = q[v] if enc else np.uint32(3) << n  # decoder: midpoint 1.5 * 2**n, in half steps
-        nlsp += 1
-    return r0, r1, r2, r3, r4, b, nlsp
+@njit(cache=True)
+def subband_table(geo):
+    """The padding of the significance array and one row of constants per subband.
+
+    Significance lives in ``sg`` (int8: 0, +1 positive, -1 negative), coefficient ``v`` at
+    ``sg[pad + v]``, with ``pad`` zeros on both sides: more than a subband plane and row, so
+    every neighbour a context looks at is inside the array (the contexts mask those outside
+    the subband instead of branching).  Row ``s``: first coefficient, dims z, y, x, plane
+    size, class, then the parent (:func:`._speck_contexts.parent_sig`: first coefficient in
+    ``sg``, shifts, last coordinates, rows and columns), sign class, levels along z, y, x."""
+    sb_off, sb_dim, sb_k, sb_ctx = geo[0], geo[1], geo[2], geo[6]
+    nsb = sb_off.shape[0] - 1
+    pad = 1
+    for s in range(nsb):
+        pad = max(pad, sb_dim[s, 1] * sb_dim[s, 2] + sb_dim[s, 2] + 2)
+    t = np.zeros((max(nsb, 1), 19), dtype=np.int64)
+    for s in range(nsb):
+        t[s, 0] = sb_off[s]
+        t[s, 1] = sb_dim[s, 0]
+        t[s, 2] = sb_dim[s, 1]
+        t[s, 3] = sb_dim[s, 2]
+        t[s, 4] = sb_dim[s, 1] * sb_dim[s, 2]
+        t[s, 5] = sb_ctx[s, 0]
+        p = sb_ctx[s, 1]
+        if p >= 0:
+            t[s, 6] = pad + sb_off[p]
+            t[s, 7] = sb_ctx[s, 3]
+            t[s, 8] = sb_ctx[s, 4]
+            t[s, 9] = sb_ctx[s, 5]
+            t[s, 10] = sb_dim[p, 0] - 1
+            t[s, 11] = sb_dim[p, 1] - 1
+            t[s, 12] = sb_dim[p, 2] - 1
+            t[s, 13] = sb_dim[p, 1]
+            t[s, 14] = sb_dim[p, 2]
+        else:  # no parent: every coordinate maps to sg[0], padding, never significant
+            t[s, 13] = 1
+            t[s, 14] = 1
+        t[s, 15] = sb_ctx[s, 2]
+        t[s, 16] = sb_k[s, 0]
+        t[s, 17] = sb_k[s, 1]
+        t[s, 18] = sb_k[s, 2]
+    return pad, t
 
 
 @njit(cache=True)
-def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sig, lis, lis_base, lis_n, lsp_v, lsp_m,
-               geo):
+def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pad, sbt, lis, lis_base, lis_n, lsp_v,
+               lsp_m, geo):
     """The sorting pass of plane ``n`` over the level-``k`` LIS; 1 if the stream ended, else 0."""
-    sb_off, sb_dim, sb_k, lvl_dim, pyr_off, lvl_count, sb_ctx, pk = geo
+    lvl_dim, pyr_off, pk = geo[3], geo[4], geo[7]
     enc = mode == L.ENC_AC or mode == L.ENC_RAW
     nbuf = buf.shape[0]
     r0, r1, r2, r3, r4 = L.load(mode, st)
@@ -94,6 +129,7 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sig, l
     shz = pk[0] + pk[1]
     shs = shz + pk[2]
     mx, my, mz = pk[3], pk[4], pk[5]
+    mag0 = np.uint32(3) << n  # a decoder's new LSP entry: midpoint 1.5 * 2**n, in half steps
     base = lis_base[k]
     m = lis_n[k]
     w = 0
@@ -104,10 +140,27 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sig, l
         y = (e >> shy) & my
         z = (e >> shz) & mz
         s = e >> shs
+        off = sbt[s, 0]
+        dz = sbt[s, 1]
+        dy = sbt[s, 2]
+        dx = sbt[s, 3]
+        plane = sbt[s, 4]
+        cls = sbt[s, 5]
+        pp = sbt[s, 6]
+        psz = sbt[s, 7]
+        psy = sbt[s, 8]
+        psx = sbt[s, 9]
+        pmz = sbt[s, 10]
+        pmy = sbt[s, 11]
+        pmx = sbt[s, 12]
+        pdy = sbt[s, 13]
+        pdx = sbt[s, 14]
+        scls = sbt[s, 15]
         if k == 0:
-            dz, dy, dx = sb_dim[s, 0], sb_dim[s, 1], sb_dim[s, 2]
-            v = sb_off[s] + (z * dy + y) * dx + x
-            ctx = C.vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, z, y, x, dz, dy, dx, 0)
+            v = off + (z * dy + y) * dx + x
+            ip = pad + v
+            pa = C.parent_sig(sg, pp, psz, psy, psx, pmz, pmy, pmx, pdy, pdx, z, y, x)
+            ctx = C.vox_ctx(sg, ip, z, y, x, dz, dy, dx, plane, cls, pa, 0)
             r0, r1, r2, r3, r4, bit = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
                                                (1 if msb[v] >= n else 0) if enc else 0, limit)
             if bit < 0:
@@ -115,20 +168,34 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sig, l
                 break
             ndec += 1
             if bit == 1:
-                r0, r1, r2, r3, r4, b, nlsp = _significant(mode, r0, r1, r2, r3, r4, buf, nbuf, models, limit, q, sgn,
-                                                           sig, lsp_v, lsp_m, nlsp, v, z, y, x, dz, dy, dx,
-                                                           sb_ctx[s, 2], n)
+                ctx = C.sign_ctx(sg, ip, z, y, x, dz, dy, dx, plane, scls)
+                r0, r1, r2, r3, r4, b = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
+                                                 np.int64(sgn[v]) if enc else 0, limit)
                 if b < 0:
                     stop = True
                     break
                 ndec += 1
+                sg[ip] = 1 - 2 * b
+                lsp_v[nlsp] = v
+                lsp_m[nlsp] = q[v] if enc else mag0
+                nlsp += 1
             else:
                 lis[base + w] = e
                 w += 1
             continue
-        nx = lvl_dim[s, k, 2]
-        loc = (z * lvl_dim[s, k, 1] + y) * nx + x
-        ctx = C.set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, k, z, y, x, 0)
+        kz = sbt[s, 16]
+        ky = sbt[s, 17]
+        kx = sbt[s, 18]
+        sb = pad + off  # the subband's first coefficient in sg
+        hz = np.int64(1) << min(k, kz)
+        hy = np.int64(1) << min(k, ky)
+        hx = np.int64(1) << min(k, kx)
+        loc = (z * lvl_dim[s, k, 1] + y) * lvl_dim[s, k, 2] + x
+        cz = C.set_centre(z, hz, dz)
+        cy = C.set_centre(y, hy, dy)
+        cx = C.set_centre(x, hx, dx)
+        pa = C.parent_sig(sg, pp, psz, psy, psx, pmz, pmy, pmx, pdy, pdx, cz, cy, cx)
+        ctx = C.set_ctx(sg, sb, z, y, x, cz, cy, cx, hz, hy, hx, dz, dy, dx, C.set_base(cls, k), pa, 0)
         r0, r1, r2, r3, r4, bit = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
                                            (1 if pyr[pyr_off[s, k] + loc] >= n else 0) if enc else 0, limit)
         if bit < 0:
@@ -141,9 +208,7 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sig, l
             continue
         # ---- split the significant set depth first: children tested at once, significant
         # child sets pushed (in reverse, so the first is split first)
-        dz, dy, dx = sb_dim[s, 0], sb_dim[s, 1], sb_dim[s, 2]
-        off = sb_off[s]
-        cls = sb_ctx[s, 2]
+        sbits = s << shs
         stack[0, 0] = k
         stack[0, 1] = z
         stack[0, 2] = y
@@ -157,19 +222,19 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sig, l
             xp = stack[sp, 3]
             kc = kp - 1
             cnz, cny, cnx = lvl_dim[s, kc, 0], lvl_dim[s, kc, 1], lvl_dim[s, kc, 2]
-            if kp <= sb_k[s, 0]:
+            if kp <= kz:
                 zs = 2 * zp
                 ze = min(zs + 2, cnz)
             else:
                 zs = zp
                 ze = zp + 1
-            if kp <= sb_k[s, 1]:
+            if kp <= ky:
                 ys = 2 * yp
                 ye = min(ys + 2, cny)
             else:
                 ys = yp
                 ye = yp + 1
-            if kp <= sb_k[s, 2]:
+            if kp <= kx:
                 xs = 2 * xp
                 xe = min(xs + 2, cnx)
             else:
@@ -180,19 +245,20 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sig, l
             nsig = 0
             nsplit = 0
             cbase = lis_base[kc]
-            poff = pyr_off[s, kc]
-            for cz in range(zs, ze):
-                for cy in range(ys, ye):
-                    for cx in range(xs, xe):
-                        c += 1
-                        origin = (1 if 2 * c <= mm else 2) if nsig == 0 else 3
-                        loc = (cz * cny + cy) * cnx + cx
-                        if kc == 0:
-                            v = off + loc
+            cn = lis_n[kc]
+            if kc == 0:
+                for cz in range(zs, ze):
+                    for cy in range(ys, ye):
+                        for cx in range(xs, xe):
+                            c += 1
+                            v = off + (cz * cny + cy) * cnx + cx
+                            ip = pad + v
                             if c == mm and nsig == 0:
                                 bit = 1  # the last child of a significant set, all others insignificant
                             else:
-                                ctx = C.vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, cz, cy, cx, dz, dy, dx, origin)
+                                origin = (1 if 2 * c <= mm else 2) if nsig == 0 else 3
+                                pa = C.parent_sig(sg, pp, psz, psy, psx, pmz, pmy, pmx, pdy, pdx, cz, cy, cx)
+                                ctx = C.vox_ctx(sg, ip, cz, cy, cx, dz, dy, dx, plane, cls, pa, origin)
                                 r0, r1, r2, r3, r4, bit = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
                                                                    (1 if msb[v] >= n else 0) if enc else 0, limit)
                                 if bit < 0:
@@ -201,24 +267,47 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sig, l
                                 ndec += 1
                             if bit == 1:
                                 nsig += 1
-                                r0, r1, r2, r3, r4, b, nlsp = _significant(
-                                    mode, r0, r1, r2, r3, r4, buf, nbuf, models, limit, q, sgn, sig, lsp_v, lsp_m,
-                                    nlsp, v, cz, cy, cx, dz, dy, dx, cls, n)
+                                ctx = C.sign_ctx(sg, ip, cz, cy, cx, dz, dy, dx, plane, scls)
+                                r0, r1, r2, r3, r4, b = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
+                                                                 np.int64(sgn[v]) if enc else 0, limit)
                                 if b < 0:
                                     stop = True
                                     break
                                 ndec += 1
+                                sg[ip] = 1 - 2 * b
+                                lsp_v[nlsp] = v
+                                lsp_m[nlsp] = q[v] if enc else mag0
+                                nlsp += 1
                             else:
-                                lis[cbase + lis_n[kc]] = (((s << pk[2]) | cz) << pk[1] | cy) << pk[0] | cx
-                                lis_n[kc] += 1
-                        else:
+                                lis[cbase + cn] = sbits | (cz << shz) | (cy << shy) | cx
+                                cn += 1
+                        if stop:
+                            break
+                    if stop:
+                        break
+            else:
+                chz = np.int64(1) << min(kc, kz)
+                chy = np.int64(1) << min(kc, ky)
+                chx = np.int64(1) << min(kc, kx)
+                sbase = C.set_base(cls, kc)
+                poff = pyr_off[s, kc]
+                for cz in range(zs, ze):
+                    for cy in range(ys, ye):
+                        for cx in range(xs, xe):
+                            c += 1
                             if c == mm and nsig == 0:
                                 bit = 1
                             else:
-                                ctx = C.set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, kc, cz, cy, cx, origin)
-                                r0, r1, r2, r3, r4, bit = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
-                                                                   (1 if pyr[poff + loc] >= n else 0) if enc else 0,
-                                                                   limit)
+                                origin = (1 if 2 * c <= mm else 2) if nsig == 0 else 3
+                                ccz = C.set_centre(cz, chz, dz)
+                                ccy = C.set_centre(cy, chy, dy)
+                                ccx = C.set_centre(cx, chx, dx)
+                                pa = C.parent_sig(sg, pp, psz, psy, psx, pmz, pmy, pmx, pdy, pdx, ccz, ccy, ccx)
+                                ctx = C.set_ctx(sg, sb, cz, cy, cx, ccz, ccy, ccx, chz, chy, chx, dz, dy, dx, sbase, pa,
+                                                origin)
+                                r0, r1, r2, r3, r4, bit = L.decide(
+                                    mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
+                                    (1 if pyr[poff + (cz * cny + cy) * cnx + cx] >= n else 0) if enc else 0, limit)
                                 if bit < 0:
                                     stop = True
                                     break
@@ -230,12 +319,13 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sig, l
                                 tmp[nsplit, 2] = cx
                                 nsplit += 1
                             else:
-                                lis[cbase + lis_n[kc]] = (((s << pk[2]) | cz) << pk[1] | cy) << pk[0] | cx
-                                lis_n[kc] += 1
+                                lis[cbase + cn] = sbits | (cz << shz) | (cy << shy) | cx
+                                cn += 1
+                        if stop:
+                            break
                     if stop:
                         break
-                if stop:
-                    break
+            lis_n[kc] = cn
             for j in range(nsplit - 1, -1, -1):
                 stack[sp, 0] = kc
                 stack[sp, 1] = tmp[j, 0]
@@ -302,15 +392,23 @@ def run(mode, limit, buf, models, st, msb, pyr, q, sgn, sig, geo):
     ``lsp_m[i]`` is the magnitude of coefficient ``lsp_v[i]`` in half quantiser steps.
     """
     lis, lis_base, lis_n, lsp_v, lsp_m, cnt, pass_start = new_state(geo, sig.shape[0])
+    pad, sbt = subband_table(geo)
+    sg = np.zeros(sig.shape[0] + 2 * pad, dtype=np.int8)
     kmax = geo[3].shape[1] - 1
     plane = TOP_PLANE
+    stopped = 0
     for n in range(TOP_PLANE, -1, -1):
         plane = n
         pass_start[n] = cnt[1]
         for k in range(kmax + 1):
-            if sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sig, lis, lis_base, lis_n,
-                          lsp_v, lsp_m, geo):
-                return 1, n, cnt[0], cnt[1], lsp_v, lsp_m
-        if refine(mode, n, limit, buf, models, st, cnt, lsp_m, pass_start):
-            return 1, n, cnt[0], cnt[1], lsp_v, lsp_m
-    return 0, plane, cnt[0], cnt[1], lsp_v, lsp_m
+            if sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pad, sbt, lis, lis_base,
+                          lis_n, lsp_v, lsp_m, geo):
+                stopped = 1
+                break
+        if stopped or refine(mode, n, limit, buf, models, st, cnt, lsp_m, pass_start):
+            stopped = 1
+            break
+    for i in range(cnt[1]):  # the caller's sig: 1 positive, 2 negative
+        v = lsp_v[i]
+        sig[v] = 1 if sg[pad + v] > 0 else 2
+    return stopped, plane, cnt[0], cnt[1], lsp_v, lsp_m

@@ -19,9 +19,10 @@ siblings, or after a significant sibling.
 * Refinement: how many planes the coefficient has been significant (1, 2, more).
 
 On the four shared cubes the origin contexts are worth about 0.16 dB and the neighbour and
-parent contexts a few hundredths each.  ``sig`` holds 0 (insignificant), 1 (positive) or 2
-(negative) per coefficient in subband-major order; the geometry arrays are those of
-:func:`._speck_kernels.build_tables`.
+parent contexts a few hundredths each.  ``sg`` holds 0 (insignificant), +1 (positive) or -1
+(negative) per coefficient in subband-major order, padded with zeros on both sides
+(:func:`._speck_coder.subband_table`), so the functions below load neighbours without bounds
+checks and mask those outside the subband arithmetically (no data-dependent branch).
 """
 
 from __future__ import annotations
@@ -41,95 +42,83 @@ N_MODELS = CTX_REF + N_REF
 
 
 @njit(cache=True, inline="always")
-def parent_sig(sig, sb_ctx, sb_off, sb_dim, s, z, y, x):
-    """1 if the coefficient at the place of (z, y, x) of subband ``s`` in its parent is significant."""
-    p = sb_ctx[s, 1]
-    if p < 0:
-        return 0
-    pz = min(z >> sb_ctx[s, 3], sb_dim[p, 0] - 1)
-    py = min(y >> sb_ctx[s, 4], sb_dim[p, 1] - 1)
-    px = min(x >> sb_ctx[s, 5], sb_dim[p, 2] - 1)
-    return 1 if sig[sb_off[p] + (pz * sb_dim[p, 1] + py) * sb_dim[p, 2] + px] != 0 else 0
+def parent_sig(sg, pp, psz, psy, psx, pmz, pmy, pmx, pdy, pdx, z, y, x):
+    """1 if the coefficient at the place of (z, y, x) in the parent subband is significant.
+
+    ``pp`` is the parent's first coefficient in the padded array ``sg``, ``psz, psy, psx`` the
+    shifts to its coordinates, ``pmz, pmy, pmx`` its last coordinates and ``pdy, pdx`` its row
+    and column counts (:func:`subband_table`); a subband without a parent points at the
+    padding (``pp = 0``, all zero), so no case needs a branch."""
+    pz = min(z >> psz, pmz)
+    py = min(y >> psy, pmy)
+    px = min(x >> psx, pmx)
+    return 1 if sg[pp + (pz * pdy + py) * pdx + px] != 0 else 0
 
 
 @njit(cache=True, inline="always")
-def vox_ctx(sig, sb_ctx, sb_off, sb_dim, v, s, z, y, x, dz, dy, dx, fresh):
-    """Model of the significance of coefficient ``v`` at (z, y, x) of subband ``s`` (dims dz, dy, dx)."""
-    sp = 0
-    if x > 0 and sig[v - 1] != 0:
-        sp += 1
-    if x + 1 < dx and sig[v + 1] != 0:
-        sp += 1
-    if y > 0 and sig[v - dx] != 0:
-        sp += 1
-    if y + 1 < dy and sig[v + dx] != 0:
-        sp += 1
-    sz = 0
-    plane = dx * dy
-    if z > 0 and sig[v - plane] != 0:
-        sz += 1
-    if z + 1 < dz and sig[v + plane] != 0:
-        sz += 1
-    if sp > 2:
-        sp = 2
-    dg = 0
-    if y > 0:
-        if x > 0 and sig[v - dx - 1] != 0:
-            dg = 1
-        elif x + 1 < dx and sig[v - dx + 1] != 0:
-            dg = 1
-    if dg == 0 and y + 1 < dy:
-        if x > 0 and sig[v + dx - 1] != 0:
-            dg = 1
-        elif x + 1 < dx and sig[v + dx + 1] != 0:
-            dg = 1
-    pa = parent_sig(sig, sb_ctx, sb_off, sb_dim, s, z, y, x)
-    return ((((sb_ctx[s, 0] * 4 + fresh) * 3 + sp) * 3 + sz) * 2 + dg) * 2 + pa
+def vox_ctx(sg, i, z, y, x, dz, dy, dx, plane, cls, pa, fresh):
+    """Model of the significance of coefficient (z, y, x) of a subband (dims dz, dy, dx,
+    ``plane = dy * dx``, class ``cls``) at ``sg[i]``; ``pa``: its parent's significance.
+
+    Branch-free: every neighbour is loaded (the padding of ``sg`` keeps the loads inside the
+    array) and masked by whether it lies inside the subband, so a significance pattern costs
+    no mispredicted branch."""
+    xl = x > 0
+    xr = x + 1 < dx
+    yl = y > 0
+    yr = y + 1 < dy
+    sp = ((xl & (sg[i - 1] != 0)) + (xr & (sg[i + 1] != 0))) + ((yl & (sg[i - dx] != 0)) + (yr & (sg[i + dx] != 0)))
+    sz = ((z > 0) & (sg[i - plane] != 0)) + ((z + 1 < dz) & (sg[i + plane] != 0))
+    dg = (yl & ((xl & (sg[i - dx - 1] != 0)) | (xr & (sg[i - dx + 1] != 0)))) | \
+        (yr & ((xl & (sg[i + dx - 1] != 0)) | (xr & (sg[i + dx + 1] != 0))))
+    return ((((cls * 4 + fresh) * 3 + min(sp, 2)) * 3 + sz) * 2 + dg) * 2 + pa
 
 
 @njit(cache=True, inline="always")
-def set_ctx(sig, sb_ctx, sb_off, sb_dim, sb_k, s, k, z, y, x, origin):
-    """Model of the significance of the level-``k`` set at node (z, y, x) of subband ``s``:
-    class, level, origin, whether the parent-subband coefficient at the set's centre is
-    significant, and whether a coefficient just outside one of its six faces (on the centre
-    lines) is significant."""
-    kk = k if k < MAX_LEVEL_CTX else MAX_LEVEL_CTX
-    hz = 1 << min(k, sb_k[s, 0])
-    hy = 1 << min(k, sb_k[s, 1])
-    hx = 1 << min(k, sb_k[s, 2])
-    cz = min(z * hz + hz // 2, sb_dim[s, 0] - 1)
-    cy = min(y * hy + hy // 2, sb_dim[s, 1] - 1)
-    cx = min(x * hx + hx // 2, sb_dim[s, 2] - 1)
-    pa = parent_sig(sig, sb_ctx, sb_off, sb_dim, s, cz, cy, cx)
-    dy, dx = sb_dim[s, 1], sb_dim[s, 2]
-    base = sb_off[s]
-    nb = 0
-    if z > 0 and sig[base + ((z * hz - 1) * dy + cy) * dx + cx] != 0:
-        nb = 1
-    elif y > 0 and sig[base + (cz * dy + y * hy - 1) * dx + cx] != 0:
-        nb = 1
-    elif x > 0 and sig[base + (cz * dy + cy) * dx + x * hx - 1] != 0:
-        nb = 1
-    elif (z + 1) * hz < sb_dim[s, 0] and sig[base + (((z + 1) * hz) * dy + cy) * dx + cx] != 0:
-        nb = 1
-    elif (y + 1) * hy < dy and sig[base + (cz * dy + (y + 1) * hy) * dx + cx] != 0:
-        nb = 1
-    elif (x + 1) * hx < dx and sig[base + (cz * dy + cy) * dx + (x + 1) * hx] != 0:
-        nb = 1
-    return CTX_SET + ((((sb_ctx[s, 0] * (MAX_LEVEL_CTX + 1) + kk) * 4 + origin) * 2 + pa) * 2 + nb)
+def set_ctx(sg, b, z, y, x, cz, cy, cx, hz, hy, hx, dz, dy, dx, cbase, pa, origin):
+    """Model of the significance of the set at node (z, y, x) whose sides are ``hz, hy, hx``
+    (clipped to the subband, dims dz, dy, dx, first coefficient at ``sg[b]``; centre cz, cy,
+    cx from :func:`set_centre`): ``cbase`` (class and level, :func:`set_base`), origin, ``pa``
+    (the significance of the parent-subband coefficient at the centre), and whether a
+    coefficient just outside one of its six faces (on the centre lines) is significant.
+    Branch-free like :func:`vox_ctx` (loads past an upper face are clamped into the subband,
+    and masked)."""
+    z1 = (z + 1) * hz
+    y1 = (y + 1) * hy
+    x1 = (x + 1) * hx
+    rc = b + (cz * dy + cy) * dx  # the centre row
+    nb = (((z > 0) & (sg[b + ((z * hz - 1) * dy + cy) * dx + cx] != 0))
+          | ((y > 0) & (sg[b + (cz * dy + y * hy - 1) * dx + cx] != 0))
+          | ((x > 0) & (sg[rc + x * hx - 1] != 0))
+          | ((z1 < dz) & (sg[b + (min(z1, dz - 1) * dy + cy) * dx + cx] != 0))
+          | ((y1 < dy) & (sg[b + (cz * dy + min(y1, dy - 1)) * dx + cx] != 0))
+          | ((x1 < dx) & (sg[rc + min(x1, dx - 1)] != 0)))
+    return cbase + (origin * 2 + pa) * 2 + nb
 
 
 @njit(cache=True, inline="always")
-def _vote(p, q):
-    """Sign evidence of two neighbours (states 0 / 1 = + / 2 = -): 0 none, 1 positive, 2 negative."""
-    t = (1 if p == 1 else (-1 if p == 2 else 0)) + (1 if q == 1 else (-1 if q == 2 else 0))
-    return 0 if t == 0 else (1 if t > 0 else 2)
+def set_base(cls, k):
+    """The first of the 16 set models of class ``cls`` at level ``k`` (origin x parent x face)."""
+    return CTX_SET + (cls * (MAX_LEVEL_CTX + 1) + min(k, MAX_LEVEL_CTX)) * 16
 
 
 @njit(cache=True, inline="always")
-def sign_ctx(sig, v, z, y, x, dz, dy, dx, cls):
-    """Model of the sign of coefficient ``v`` (sign class ``cls``) from its neighbours' signs."""
-    a = _vote(sig[v - 1] if x > 0 else 0, sig[v + 1] if x + 1 < dx else 0)
-    b = _vote(sig[v - dx] if y > 0 else 0, sig[v + dx] if y + 1 < dy else 0)
-    c = _vote(sig[v - dx * dy] if z > 0 else 0, sig[v + dx * dy] if z + 1 < dz else 0)
-    return CTX_SIGN + ((cls * 3 + a) * 3 + b) * 3 + c
+def set_centre(z, h, d):
+    """Coordinate of the centre of node ``z`` (side ``h``) clipped to an axis of ``d`` samples."""
+    return min(z * h + h // 2, d - 1)
+
+
+@njit(cache=True, inline="always")
+def _vote(t):
+    """Sign evidence of neighbours whose signs (+1 / -1 / 0) sum to ``t``: 0 none, 1 positive, 2 negative."""
+    return (t > 0) + 2 * (t < 0)
+
+
+@njit(cache=True, inline="always")
+def sign_ctx(sg, i, z, y, x, dz, dy, dx, plane, scls):
+    """Model of the sign of coefficient (z, y, x) at ``sg[i]`` (sign class ``scls``) from its
+    neighbours' signs (``sg``: 0, +1, -1), branch-free."""
+    a = _vote((x > 0) * sg[i - 1] + (x + 1 < dx) * sg[i + 1])
+    b = _vote((y > 0) * sg[i - dx] + (y + 1 < dy) * sg[i + dx])
+    c = _vote((z > 0) * sg[i - plane] + (z + 1 < dz) * sg[i + plane])
+    return CTX_SIGN + ((scls * 3 + a) * 3 + b) * 3 + c
