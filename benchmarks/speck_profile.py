@@ -12,7 +12,6 @@ own ``encode`` / ``decode``, so the profile measures what the codec does.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -115,33 +114,17 @@ class _Timer:
 
 
 def main() -> None:
-    from hsibench import codecs, datasets
+    from _coder_profile import keep_best, setup
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("cube", nargs="?", default=str(ROOT.parent / "shared" / "data" / "jasper_ridge.npy"))
-    ap.add_argument("--bpppb", type=float, default=1.0)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--spec", default="speck")
-    ap.add_argument("--threads", type=int, default=None, help="numba threads (default: numba's, every core)")
-    args = ap.parse_args()
-    if args.threads:
-        import numba
-
-        numba.set_num_threads(args.threads)
-    cube = np.load(args.cube) if args.cube.endswith(".npy") else datasets.load(args.cube).cube
-    codec = codecs.get(args.spec)
-    ref = codec.encode(cube, bpppb=args.bpppb)  # warm-up: compiles or loads the kernels
-    ref_cube = codec.decode(ref)
+    args, cube, codec, ref, ref_cube = setup(__doc__.splitlines()[0], "speck")
     best: dict[str, dict[str, tuple[float, float]]] = {"encode": {}, "decode": {}}
     for _ in range(args.repeat):
         enc, stream = _stages_encode(codec, cube, args.bpppb)
         dec, rec = _stages_decode(codec, stream)
         assert stream == ref, "the staged encoder's stream differs from the codec's"
         assert np.array_equal(rec, ref_cube), "the staged decoder's cube differs from the codec's"
-        for side, stages in (("encode", enc), ("decode", dec)):
-            for k, v in stages.items():
-                old = best[side].get(k)
-                best[side][k] = v if old is None else (min(old[0], v[0]), min(old[1], v[1]))
+        keep_best(best, "encode", enc)
+        keep_best(best, "decode", dec)
     import numba
 
     print(f"{args.spec} on {Path(args.cube).stem} {cube.shape} at {args.bpppb:g} bpppb, best of {args.repeat}, "

@@ -14,7 +14,6 @@ compilation and cache loading are excluded by a warm-up encode / decode.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -74,24 +73,13 @@ def _profile(S, fn, sink):
 
 
 def main() -> None:
-    from hsibench import codecs, datasets
-    from hsibench.codecs.wavelet import spiht as S
+    from _coder_profile import keep_best, setup
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("cube", nargs="?", default=str(ROOT.parent / "shared" / "data" / "jasper_ridge.npy"))
-    ap.add_argument("--bpppb", type=float, default=1.0)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--spec", default="spiht")
-    ap.add_argument("--threads", type=int, default=None, help="numba threads (default: numba's, every core)")
-    args = ap.parse_args()
     import numba
 
-    if args.threads:
-        numba.set_num_threads(args.threads)
-    cube = np.load(args.cube) if args.cube.endswith(".npy") else datasets.load(args.cube).cube
-    codec = codecs.get(args.spec)
-    ref = codec.encode(cube, bpppb=args.bpppb)  # warm-up: compiles or loads the kernels
-    ref_cube = codec.decode(ref)
+    from hsibench.codecs.wavelet import spiht as S
+
+    args, cube, codec, ref, ref_cube = setup(__doc__.splitlines()[0], "spiht")
     best: dict[str, dict[str, tuple[float, float]]] = {"encode": {}, "decode": {}}
     for _ in range(args.repeat):
         enc: dict = {}
@@ -99,10 +87,8 @@ def main() -> None:
         stream = _profile(S, lambda: codec.encode(cube, bpppb=args.bpppb), enc)
         rec = _profile(S, lambda s=stream: codec.decode(s), dec)
         assert stream == ref and np.array_equal(rec, ref_cube), "the profiled run differs from the plain one"
-        for side, stages in (("encode", enc), ("decode", dec)):
-            for k, v in stages.items():
-                old = best[side].get(k)
-                best[side][k] = v if old is None else (min(old[0], v[0]), min(old[1], v[1]))
+        keep_best(best, "encode", enc)
+        keep_best(best, "decode", dec)
     print(f"{args.spec} on {Path(args.cube).stem} {cube.shape} at {args.bpppb:g} bpppb, best of {args.repeat}, "
           f"{numba.get_num_threads()} numba thread(s), load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     for side, stages in best.items():
