@@ -7,6 +7,7 @@ everything else that ``decode`` reads.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import re
@@ -19,6 +20,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from . import limits
+from .catalog import BUILTIN
 from ..errors import (
     CorruptDataError,
     InvalidCubeError,
@@ -436,6 +438,7 @@ def _fmt(value: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 _REGISTRY: dict[str, type[Codec]] = {}
+_PLUGINS_LOADED = False
 
 
 def register(cls: type[Codec]) -> type[Codec]:
@@ -451,18 +454,32 @@ def register(cls: type[Codec]) -> type[Codec]:
     return cls
 
 
+def _load_plugins() -> None:
+    """Register the entry-point plugins, once per process, on the first lookup that needs them."""
+    global _PLUGINS_LOADED
+    if not _PLUGINS_LOADED:
+        _PLUGINS_LOADED = True
+        from . import plugins
+        plugins.load()
+
+
 def names() -> list[str]:
-    """Names of all registered codecs, sorted."""
-    return sorted(_REGISTRY)
+    """Names of all codecs (built in, registered, and plugins), sorted; imports no codec module."""
+    _load_plugins()
+    return sorted(set(_REGISTRY) | set(BUILTIN))
 
 
 def default_names() -> list[str]:
     """The codecs ``hsibench run`` runs when no ``--codecs`` is given (``Codec.in_default_run``)."""
-    return [n for n in names() if _REGISTRY[n].in_default_run]
+    return [n for n in names() if codec_class(n).in_default_run]
 
 
 def codec_class(name: str) -> type[Codec]:
-    """The class registered under ``name``; an error listing what exists otherwise."""
+    """The class registered under ``name`` (importing its module on first use); an error listing what exists otherwise."""
+    if name not in _REGISTRY and name in BUILTIN:
+        importlib.import_module(BUILTIN[name])
+    if name not in _REGISTRY:
+        _load_plugins()
     try:
         return _REGISTRY[name]
     except KeyError:

@@ -6,10 +6,10 @@ A distribution declares, in its ``pyproject.toml``::
     mycodec = "mypkg.codec:MyCodec"
 
 and ``MyCodec`` (a :class:`~hsibench.codecs.base.Codec` subclass whose ``name`` is
-``"mycodec"`` and which declares an integer ``revision``) is registered whenever
-``hsibench.codecs`` is imported: in ``hsibench codecs list``, ``hsibench run``, and every worker
-process (``--jobs`` spawns workers that import ``hsibench.codecs`` afresh, so they load the same
-plugins; Dask workers need the plugin installed, like hsibench itself).
+``"mycodec"`` and which declares an integer ``revision``) is registered on the
+first lookup that needs it (``names()``, or ``get``/``codec_class`` of a name that is not built
+in): in ``hsibench codecs list``, ``hsibench run``, and every worker process (``--jobs`` spawns
+workers that look codecs up afresh, so they load the same plugins; Dask workers need the plugin installed, like hsibench itself).
 
 A plugin that cannot be loaded (an import error, not a Codec, a clashing name) never breaks
 hsibench: it is left out with a warning, and :func:`errors` lists why (``codecs list`` shows it).
