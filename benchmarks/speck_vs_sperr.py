@@ -18,7 +18,8 @@ C API (``bench_sperr.c``: ``sperr_comp_3d`` / ``sperr_decomp_3d`` at a target bp
 up to 256^3), the hsibench codecs through ``encode`` / ``decode`` after a warm-up call (numba
 compilation excluded).  The cube goes to SPERR band-major as float32 (x = columns fastest,
 z = bands), the orientation in which SPERR's quality is best on jasper_ridge.  PSNR uses the
-original's max - min for both.  ``--threads`` sets SPERR's OpenMP threads and numba's.
+original's max - min for both.  ``--threads`` sets SPERR's OpenMP threads and numba's; with more than one thread compare the wall
+ratios (``speck[streams=N]`` codes N streams on N threads).
 """
 
 from __future__ import annotations
@@ -84,14 +85,18 @@ def main() -> None:
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else "?"
     print(f"{Path(args.cube).stem} {cube.shape}, {args.threads} thread(s), best of {args.repeat}, load {' '.join(load)}")
     print("| codec | bpppb | SPERR comp / decomp CPU s | codec enc / dec CPU s | ratio enc / dec (CPU) "
-          "| wall SPERR / codec enc, dec | SPERR PSNR | codec PSNR |\n|---|---|---|---|---|---|---|---|")
+          "| wall SPERR / codec enc, dec | ratio enc / dec (wall) | SPERR PSNR | codec PSNR |\n"
+          "|---|---|---|---|---|---|---|---|---|")
+    from hsibench.codecs import split_specs
+
     for rate in (float(r) for r in args.rates.split(",")):
         s = sperr(args.sperr, cube, rate, args.threads, args.repeat)
-        for spec in args.codecs.split(","):
+        for spec in split_specs(args.codecs):
             o = ours(spec, cube, rate, args.repeat)
             print(f"| {spec} | {rate:g} | {s['comp_cpu']:.3f} / {s['decomp_cpu']:.3f} | {o['comp_cpu']:.3f} / "
                   f"{o['decomp_cpu']:.3f} | {o['comp_cpu'] / s['comp_cpu']:.2f} / {o['decomp_cpu'] / s['decomp_cpu']:.2f} "
                   f"| {s['comp_wall']:.3f} / {o['comp_wall']:.3f}, {s['decomp_wall']:.3f} / {o['decomp_wall']:.3f} "
+                  f"| {o['comp_wall'] / s['comp_wall']:.2f} / {o['decomp_wall'] / s['decomp_wall']:.2f} "
                   f"| {s['psnr']:.2f} | {o['psnr']:.2f} |", flush=True)
 
 

@@ -290,7 +290,7 @@ def truncate(data: bytes, nbytes: int) -> bytes:
     keep = nbytes - header_size(header.codec, header.shape, header.dtype, header.params)
     if keep < 0:
         raise InvalidRateError(f"{nbytes} bytes cannot even hold the container header")
-    return pack(header.codec, header.shape, header.dtype, header.params, payload[:keep])
+    return pack(header.codec, header.shape, header.dtype, header.params, codec._truncate_payload(header, payload, keep))
 
 
 # --------------------------------------------------------------------------------------------
@@ -388,6 +388,10 @@ class Codec(ABC):
         return dict(unpack(data)[0].params)
 
     # -- helpers for subclasses -----------------------------------------------------------------
+    def _truncate_payload(self, header: Header, payload: bytes, keep: int) -> bytes:
+        """An embedded codec's payload cut to at most ``keep`` bytes (a prefix, unless the codec frames several streams)."""
+        return payload[:keep]
+
     def _pack(self, cube: np.ndarray, params: dict, payload: bytes) -> bytes:
         return pack(self.name, cube.shape, cube.dtype, params, payload)
 

@@ -384,7 +384,7 @@ def refine(mode, n, limit, buf, models, st, cnt, lsp_m, pass_start):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run(mode, limit, buf, models, st, msb, pyr, q, sgn, sig, geo):
     """Code bit planes from the top down until done or the stream ends.
 

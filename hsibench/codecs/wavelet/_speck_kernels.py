@@ -190,36 +190,53 @@ def quantise(a, boxes, scale1, scale2, q, sgn, msb):
             p += x1 - x0
 
 
+@njit(cache=True, inline="always")
+def _scatter_plane(rec, sig, boxes, s, z, p, f, step2, out):
+    """One z-plane of subband ``s`` (first flat index ``p``) of :func:`scatter`.  Branch-free:
+    ``rec`` is 0 wherever ``sig`` is, and multiplying by -1.0 negates exactly."""
+    x0, x1 = boxes[s, 4], boxes[s, 5]
+    for y in range(boxes[s, 2], boxes[s, 3]):
+        row = out[z, y, x0:x1]
+        for j in range(x1 - x0):
+            row[j] = ((rec[p + j] * f) * step2) * (1.0 - 2.0 * (sig[p + j] == 2))
+        p += x1 - x0
+
+
 @njit(cache=True, parallel=True)
 def scatter(rec, sig, boxes, step1, step2, out):
     """Write decoded magnitudes ``rec`` (half steps; signs in ``sig``) back into the 3-D coefficient
     array; planes of the subband boxes are shared among numba's threads."""
-    f = 0.5 * step1
     planes = plane_table(boxes)
     for i in prange(planes.shape[0]):
-        s, z, p = planes[i, 0], planes[i, 1], planes[i, 2]
-        for y in range(boxes[s, 2], boxes[s, 3]):
-            for x in range(boxes[s, 4], boxes[s, 5]):
-                st = sig[p]
-                if st == 0:
-                    out[z, y, x] = 0.0
-                elif st == 1:
-                    out[z, y, x] = (rec[p] * f) * step2
-                else:
-                    out[z, y, x] = -((rec[p] * f) * step2)  # (negating the uint32 first would wrap)
-                p += 1
+        _scatter_plane(rec, sig, boxes, planes[i, 0], planes[i, 1], planes[i, 2], 0.5 * step1, step2, out)
+
+
+@njit(cache=True, inline="always")
+def _lsp_rec(lsp_v, lsp_m, m, n):
+    """The decoder's LSP as one magnitude per coefficient (zero where none was decoded)."""
+    rec = np.zeros(n, dtype=np.uint32)
+    for i in range(m):
+        rec[lsp_v[i]] = lsp_m[i]
+    return rec
 
 
 @njit(cache=True)
 def scatter_lsp(lsp_v, lsp_m, m, sig, boxes, step1, step2, out):
     """:func:`scatter` of a decoder's LSP: magnitude ``lsp_m[i]`` (half steps) of coefficient ``lsp_v[i]``."""
-    rec = np.zeros(sig.shape[0], dtype=np.uint32)
-    for i in range(m):
-        rec[lsp_v[i]] = lsp_m[i]
-    scatter(rec, sig, boxes, step1, step2, out)
+    scatter(_lsp_rec(lsp_v, lsp_m, m, sig.shape[0]), sig, boxes, step1, step2, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
+def scatter_lsp_serial(lsp_v, lsp_m, m, sig, boxes, step1, step2, out):
+    """:func:`scatter_lsp` on the calling thread alone, without the GIL: for one of several
+    streams decoded on as many threads at once."""
+    rec = _lsp_rec(lsp_v, lsp_m, m, sig.shape[0])
+    planes = plane_table(boxes)
+    for i in range(planes.shape[0]):
+        _scatter_plane(rec, sig, boxes, planes[i, 0], planes[i, 1], planes[i, 2], 0.5 * step1, step2, out)
+
+
+@njit(cache=True, nogil=True)
 def build_pyramid(msb, sb_off, sb_k, lvl_dim, pyr_off, pyr_size):
     """Max-msb pyramid of every subband octree (levels >= 1; level 0 is ``msb`` itself)."""
     pyr = np.full(max(pyr_size, 1), -1, dtype=np.int8)
@@ -244,3 +261,12 @@ def build_pyramid(msb, sb_off, sb_k, lvl_dim, pyr_off, pyr_size):
                             pyr[j] = v
                         i += 1
     return pyr
+
+
+@njit(cache=True, nogil=True)
+def msb_histogram(msb):
+    """How many coefficients have each top bit: ``h[p + 1]`` for plane ``p``, ``h[0]`` for zeros."""
+    h = np.zeros(33, dtype=np.int64)
+    for i in range(msb.shape[0]):
+        h[msb[i] + 1] += 1
+    return h

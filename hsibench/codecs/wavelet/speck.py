@@ -19,11 +19,18 @@ decoder stops when its input runs out; decisions read from real bytes are the en
 Cutting the raw bytes instead is *rejected*: the container's header announces the payload size
 and a CRC, so an accidental truncation or corruption raises ``CorruptDataError`` rather than
 silently decoding to a worse cube.
+
+Parallel coding (``streams=N``, default 1): N slabs of rows are coded as N independent embedded
+streams (:mod:`.tiles`), on N threads, and decoded the same way.  The slabs share the cube's
+mean, clipping range and quantiser step; the byte budget is split before coding by a model of
+the embedded order (:func:`.tiles.share_bytes`).  The bytes depend on N (the header says it; a
+stream decodes on any number of threads), and truncation cuts every stream to the same fraction.
 """
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -31,9 +38,11 @@ from ..._lazy import lazy_module
 from ...errors import CorruptDataError, InvalidCubeError, InvalidParameterError, InvalidRateError
 from .. import fields as F
 from . import dwt as W
+from . import tiles as T
 from ..base import Codec, Header, Param, budget_bytes, register
 
 # numba kernels: loaded when first coding (hsibench._lazy)
+numba = lazy_module("numba")
 B = lazy_module("hsibench.codecs._bits")
 BL = lazy_module("hsibench.codecs._bits_local")
 K = lazy_module("hsibench.codecs.wavelet._speck_kernels")
@@ -82,90 +91,164 @@ class Speck(Codec):
     params = {
         **W.transform_params(),
         "ac": Param(bool, True, "arithmetic-code the decisions (false: raw bits)"),
+        "streams": Param(int, 1, "independent streams, one per slab of rows, coded and decoded on that many "
+                         "threads (changes the bytes; capped at the row count)",
+                         check=lambda v: 1 <= v <= T.MAX_STREAMS, check_doc=f"1 to {T.MAX_STREAMS}"),
     }
 
     # -- encoding ------------------------------------------------------------------------------
     def _encode(self, cube: np.ndarray, bpppb: float) -> bytes:
         cfg = self.config
-        shape_brc = (cube.shape[2], cube.shape[0], cube.shape[1])
-        layout = W.make_layout(shape_brc, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
+        rows, cols, bands = cube.shape
+        slabs = T.row_slabs(rows, min(cfg["streams"], rows))
+        n = len(slabs)
+        sl, tl = W.choose_levels((bands, min(b - a for a, b in slabs), cols), cfg["kind"], cfg["spectral_levels"],
+                                 cfg["spatial_levels"])  # levels every slab can take
+        layouts = _layouts(slabs, bands, cols, cfg["kind"], sl, tl)
         lo, hi = _round_out(float(cube.min()), False), _round_out(float(cube.max()), True)
         mean = float(f"{cube.mean(dtype=np.float64):.6g}")  # any offset works; a short one saves header bytes
-        a = W.band_major(cube, mean)
-        W.forward_inplace(a, layout)
-        amax = K.max_abs(a)
+        coeffs = []
+        for (a, b), layout in zip(slabs, layouts):
+            coeffs.append(W.band_major(cube[a:b], mean))
+            W.forward_inplace(coeffs[-1], layout)
+        amax = max(K.max_abs(c) for c in coeffs)
         exp = None if amax == 0.0 else math.frexp(amax)[1] - 1  # floor(log2(amax))
         params = {
-            "kind": layout.kind, "sl": layout.spectral_levels, "tl": layout.spatial_levels,
+            "kind": cfg["kind"], "sl": sl, "tl": tl,
             "ac": bool(cfg["ac"]), "mean": _as_number(mean), "lo": _as_number(lo), "hi": _as_number(hi),
             "exp": exp,
         }
+        if n > 1:
+            params["streams"] = n
         budget = budget_bytes(bpppb, cube.shape)
-        limit = budget - self._header_size(cube, params)
+        limit = budget - self._header_size(cube, params) - T.LENGTH_BYTES * (n - 1)
         if limit < 0:
             raise InvalidRateError(
                 f"{bpppb:g} bpppb ({budget} bytes) cannot even hold the {budget - limit}-byte speck header "
                 f"for a {cube.shape} cube"
             )
-        self.info = {"spectral_levels": layout.spectral_levels, "spatial_levels": layout.spatial_levels}
+        self.info = {"spectral_levels": sl, "spatial_levels": tl}
         if exp is None:  # constant cube: the mean says it all
             return self._pack(cube, params, b"")
-        n = a.size
-        q = np.empty(n, dtype=np.int32)
-        sgn = np.empty(n, dtype=np.uint8)
-        msb = np.empty(n, dtype=np.int8)
-        boxes = np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
-        K.quantise(a, boxes, *_split_pow2(K.TOP_PLANE - exp), q, sgn, msb)
-        del a  # the float coefficients are no longer needed: free them before coding
-        payload = self._code(q, sgn, msb, layout, limit, cfg["ac"])
-        return self._pack(cube, params, payload)
-
-    def _code(self, q, sgn, msb, layout: W.Layout, limit: int, ac: bool) -> bytes:
-        t = K.build_tables(layout.subbands, layout.kind)
-        n = q.size
-        pyr = K.build_pyramid(msb, t["sb_off"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["pyr_size"])
-        buf = np.zeros(limit + 16, dtype=np.uint8)
-        st = B.enc_new() if ac else B.bw_new()
-        models = B.new_models(K.N_MODELS)
-        sig = np.zeros(n, dtype=np.int8)
-        stopped, plane, decisions, _, _, _ = SC.run(BL.mode_of(True, ac), limit, buf, models, st, msb, pyr, q, sgn, sig,
-                                                    _geometry(t))
-        if decisions == 0:
-            return b""
-        size = B.enc_finish(st, buf) if ac else B.bw_finish(st, buf)
-        if size < 0 or size > limit:  # cannot happen: the kernel keeps a 2-byte margin
-            raise RuntimeError(f"speck: payload of {size} bytes overran the {limit}-byte budget")
-        self.info.update({"last_plane": int(plane), "complete": not stopped, "decisions": int(decisions)})
-        return buf[:size].tobytes()
+        quantised = []
+        for i, layout in enumerate(layouts):
+            a, coeffs[i] = coeffs[i], None  # free each slab's float coefficients once quantised
+            q = np.empty(a.size, dtype=np.int32)
+            sgn = np.empty(a.size, dtype=np.uint8)
+            msb = np.empty(a.size, dtype=np.int8)
+            K.quantise(a, _boxes(layout), *_split_pow2(K.TOP_PLANE - exp), q, sgn, msb)
+            quantised.append((q, sgn, msb, layout))
+            del a
+        limits = T.share_bytes([K.msb_histogram(m) for _, _, m, _ in quantised], limit) if n > 1 else [limit]
+        coded = _map(n, lambda i: _code(*quantised[i], limits[i], cfg["ac"]))
+        if n == 1:
+            self.info.update(coded[0][1])
+            return self._pack(cube, params, coded[0][0])
+        self.info.update({"streams": n, "stream_bytes": [len(p) for p, _ in coded],
+                          "complete": all(i.get("complete", True) for _, i in coded)})
+        return self._pack(cube, params, T.frame([p for p, _ in coded]))
 
     # -- decoding ------------------------------------------------------------------------------
     def _decode(self, header: Header, payload: bytes, *, max_voxels: int) -> np.ndarray:
         rows, cols, bands = header.shape
-        kind, sl, tl, ac, mean, lo, hi, exp = _read_params(header.params, (bands, rows, cols))
-        out = np.empty((bands, rows, cols), dtype=np.float64)
-        if exp is None or len(payload) == 0:
-            out.fill(0.0)
-        else:
-            layout = W.make_layout((bands, rows, cols), kind, sl, tl)
-            boxes = np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
-            try:
-                t = K.build_tables(layout.subbands, layout.kind)
-            except InvalidCubeError as exc:
-                raise CorruptDataError(f"the speck stream's cube cannot be coded by speck: {exc}") from None
-            n = out.size
-            data = np.frombuffer(payload, dtype=np.uint8).copy()  # writeable: one kernel codes both ways
-            st = B.dec_new(data) if ac else B.br_new()
-            models = B.new_models(K.N_MODELS)
-            sig = np.zeros(n, dtype=np.int8)
-            dummy8 = np.zeros(1, dtype=np.int8)
-            _, _, _, m, lsp_v, lsp_m = SC.run(BL.mode_of(False, ac), 0, data, models, st, dummy8, dummy8,
-                                              np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), sig, _geometry(t))
-            K.scatter_lsp(lsp_v, lsp_m, m, sig, boxes, *_split_pow2(exp - K.TOP_PLANE), out)
-            del lsp_v, lsp_m, sig
-            W.inverse_inplace(out, layout)
+        n = _streams_of(header)
+        slabs = T.row_slabs(rows, n)
+        kind, sl, tl, ac, mean, lo, hi, exp = _read_params(header.params, (bands, min(b - a for a, b in slabs), cols))
+        parts = T.unframe(payload, n) if n > 1 else [payload]
+        if exp is None:
+            parts = [b""] * n
+        layouts = _layouts(slabs, bands, cols, kind, sl, tl)
+        tables = [_tables(layout) if len(part) else None for part, layout in zip(parts, layouts)]
+        steps = _split_pow2(exp - K.TOP_PLANE) if exp is not None else (0.0, 0.0)
+        outs = _map(n, lambda i: _decode_stream(parts[i], tables[i], ac, layouts[i], steps, n > 1))
         cube = np.empty(header.shape, dtype=np.float32)  # C-contiguous (rows, cols, bands), no extra copy
-        WK.to_cube(out, cube, mean, lo, hi)
+        for i, ((a, b), layout) in enumerate(zip(slabs, layouts)):
+            out, outs[i] = outs[i], None
+            if len(parts[i]):
+                W.inverse_inplace(out, layout)
+            WK.to_cube(out, cube[a:b], mean, lo, hi)
         return cube
+
+    def _truncate_payload(self, header: Header, payload: bytes, keep: int) -> bytes:
+        """A multi-stream payload is cut stream by stream, each to the same fraction (:mod:`.tiles`)."""
+        n = _streams_of(header)
+        if n == 1:
+            return payload[:keep]
+        if keep < T.LENGTH_BYTES * (n - 1):
+            raise InvalidRateError(f"{keep} payload bytes cannot hold the lengths of {n} speck streams")
+        return T.frame(T.truncate_parts(T.unframe(payload, n), keep))
+
+
+def _layouts(slabs: list[tuple[int, int]], bands: int, cols: int, kind: str, sl: int, tl: int) -> list[W.Layout]:
+    """The wavelet layout of every slab (all with the same levels)."""
+    return [W.make_layout((bands, b - a, cols), kind, sl, tl) for a, b in slabs]
+
+
+def _streams_of(header: Header) -> int:
+    """How many streams a header announces (no field: one); more than one per row is corrupt."""
+    if "streams" not in header.params:
+        return 1
+    n = F.read_int(header.params, "streams", "speck", 2, T.MAX_STREAMS)
+    if n > header.shape[0]:
+        raise CorruptDataError(f"the speck header announces {n} streams for {header.shape[0]} rows")
+    return n
+
+
+def _tables(layout: W.Layout) -> dict:
+    """The octree tables of a decoded slab; a cube speck cannot address is a corrupt stream."""
+    try:
+        return K.build_tables(layout.subbands, layout.kind)
+    except InvalidCubeError as exc:
+        raise CorruptDataError(f"the speck stream's cube cannot be coded by speck: {exc}") from None
+
+
+def _boxes(layout: W.Layout) -> np.ndarray:
+    return np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
+
+
+def _map(n: int, fn) -> list:
+    """``[fn(0), ..., fn(n - 1)]`` on as many threads as numba may use (the coding kernels release the GIL)."""
+    workers = min(n, numba.get_num_threads())
+    if workers == 1:
+        return [fn(i) for i in range(n)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, range(n)))
+
+
+def _code(q, sgn, msb, layout: W.Layout, limit: int, ac: bool) -> tuple[bytes, dict]:
+    """One slab's embedded stream of at most ``limit`` bytes, and what its coding measured."""
+    t = K.build_tables(layout.subbands, layout.kind)
+    pyr = K.build_pyramid(msb, t["sb_off"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["pyr_size"])
+    buf = np.zeros(limit + 16, dtype=np.uint8)
+    st = B.enc_new() if ac else B.bw_new()
+    models = B.new_models(K.N_MODELS)
+    sig = np.zeros(q.size, dtype=np.int8)
+    stopped, plane, decisions, _, _, _ = SC.run(BL.mode_of(True, ac), limit, buf, models, st, msb, pyr, q, sgn, sig,
+                                                _geometry(t))
+    if decisions == 0:
+        return b"", {}
+    size = B.enc_finish(st, buf) if ac else B.bw_finish(st, buf)
+    if size < 0 or size > limit:  # cannot happen: the kernel keeps a 2-byte margin
+        raise RuntimeError(f"speck: payload of {size} bytes overran the {limit}-byte budget")
+    return buf[:size].tobytes(), {"last_plane": int(plane), "complete": not stopped, "decisions": int(decisions)}
+
+
+def _decode_stream(payload: bytes, t: dict | None, ac: bool, layout: W.Layout, steps: tuple,
+                   serial: bool) -> np.ndarray:
+    """Decode one embedded stream into its slab's wavelet coefficients (zeros for an empty
+    stream); ``serial``: scatter on this thread alone (one of several decoded at once)."""
+    if not len(payload):
+        return np.zeros(layout.shape, dtype=np.float64)
+    data = np.frombuffer(payload, dtype=np.uint8).copy()  # writeable: one kernel codes both ways
+    st = B.dec_new(data) if ac else B.br_new()
+    models = B.new_models(K.N_MODELS)
+    sig = np.zeros(int(t["sb_off"][-1]), dtype=np.int8)
+    dummy8 = np.zeros(1, dtype=np.int8)
+    _, _, _, m, lsp_v, lsp_m = SC.run(BL.mode_of(False, ac), 0, data, models, st, dummy8, dummy8,
+                                      np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), sig, _geometry(t))
+    out = np.empty(layout.shape, dtype=np.float64)
+    (K.scatter_lsp_serial if serial else K.scatter_lsp)(lsp_v, lsp_m, m, sig, _boxes(layout), *steps, out)
+    return out
 
 
 def _geometry(t: dict) -> tuple:
