@@ -170,10 +170,14 @@ def quality(head: str, update: bool, only: str = ".") -> list[str]:
     # skipped benchmarks (NaN: a codec that cannot reach the rate) have no value to pin
     tracked = {name: value for name, (value, _) in results(conf, head).items()
                if _kind(name) == "track" and not (isinstance(value, float) and value != value)}
-    if update:
-        GOLDEN.write_text(json.dumps({"_versions": _versions(), "values": dict(sorted(tracked.items()))}, indent=1)
+    if update:  # the values ``only`` selects are replaced; the others stay as they are
+        kept = json.loads(GOLDEN.read_text())["values"] if GOLDEN.is_file() else {}
+        values = {k: v for k, v in kept.items() if not re.search(only, k)}
+        new = {k: v for k, v in tracked.items() if re.search(only, k)}
+        values.update(new)
+        GOLDEN.write_text(json.dumps({"_versions": _versions(), "values": dict(sorted(values.items()))}, indent=1)
                           + "\n")
-        print(f"wrote {len(tracked)} golden values to {GOLDEN}")
+        print(f"wrote the {len(new)} golden values matching {only!r} to {GOLDEN} ({len(values)} in all)")
         return []
     if not GOLDEN.is_file():
         return [f"no golden values ({GOLDEN} is missing): create it with regression.py quality HEAD --update"]

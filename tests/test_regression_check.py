@@ -73,6 +73,14 @@ def test_update_writes_the_values_and_versions(regression, monkeypatch):
     assert written == {"_versions": {"numpy": "2.0", "torch": "2.13.0+cpu"}, "values": {PCA: 46.87}}
 
 
+def test_update_of_some_benchmarks_keeps_the_other_golden_values(regression, monkeypatch):
+    other, new = "bench_m.Q.track_a", "bench_parallel.Q.track_b"
+    golden(regression, {PCA: 46.87, other: 1.5})
+    given(regression, monkeypatch, {"HEAD": {new: 0.2, PCA: 40.0}})
+    assert regression.quality("HEAD", update=True, only="bench_parallel") == []
+    assert json.loads(regression.GOLDEN.read_text())["values"] == {PCA: 46.87, other: 1.5, new: 0.2}
+
+
 def test_no_parent_results_is_a_note_not_a_failure(regression, monkeypatch, capsys):
     given(regression, monkeypatch, {"HEAD": {"bench_m.M.time_a": 1.0}})
     assert regression.compare("PARENT", "HEAD", factor=2.0) == []
