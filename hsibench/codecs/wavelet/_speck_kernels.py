@@ -261,12 +261,3 @@ def build_pyramid(msb, sb_off, sb_k, lvl_dim, pyr_off, pyr_size):
                             pyr[j] = v
                         i += 1
     return pyr
-
-
-@njit(cache=True, nogil=True)
-def msb_histogram(msb):
-    """How many coefficients have each top bit: ``h[p + 1]`` for plane ``p``, ``h[0]`` for zeros."""
-    h = np.zeros(33, dtype=np.int64)
-    for i in range(msb.shape[0]):
-        h[msb[i] + 1] += 1
-    return h

@@ -148,7 +148,7 @@ def _sign_ctx(sg, i, sy, sz):
     return _vote(sg, i, 1) + 3 * _vote(sg, i, sy) + 9 * _vote(sg, i, sz)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, ccls, top, limit, st, buf, models, ncls,
         stats):
     """Code bit planes ``top .. 0`` until done or out of room; return True if cut.

@@ -85,7 +85,7 @@ def _children(tree, ny, nx, z, y, x, b, out):
     return cnt
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def structure(tree, order, nz, ny, nx, mb, dbits, lbits, kind, ccls, want_bits):
     """Bottom-up pass over the tree, one subband (box) at a time, deepest boxes first.
 

@@ -30,7 +30,6 @@ stream decodes on any number of threads), and truncation cuts every stream to th
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -42,7 +41,6 @@ from . import tiles as T
 from ..base import Codec, Header, Param, budget_bytes, register
 
 # numba kernels: loaded when first coding (hsibench._lazy)
-numba = lazy_module("numba")
 B = lazy_module("hsibench.codecs._bits")
 BL = lazy_module("hsibench.codecs._bits_local")
 K = lazy_module("hsibench.codecs.wavelet._speck_kernels")
@@ -91,9 +89,7 @@ class Speck(Codec):
     params = {
         **W.transform_params(),
         "ac": Param(bool, True, "arithmetic-code the decisions (false: raw bits)"),
-        "streams": Param(int, 1, "independent streams, one per slab of rows, coded and decoded on that many "
-                         "threads (changes the bytes; capped at the row count)",
-                         check=lambda v: 1 <= v <= T.MAX_STREAMS, check_doc=f"1 to {T.MAX_STREAMS}"),
+        "streams": T.streams_param(),
     }
 
     # -- encoding ------------------------------------------------------------------------------
@@ -139,8 +135,8 @@ class Speck(Codec):
             K.quantise(a, _boxes(layout), *_split_pow2(K.TOP_PLANE - exp), q, sgn, msb)
             quantised.append((q, sgn, msb, layout))
             del a
-        limits = T.share_bytes([K.msb_histogram(m) for _, _, m, _ in quantised], limit) if n > 1 else [limit]
-        coded = _map(n, lambda i: _code(*quantised[i], limits[i], cfg["ac"]))
+        limits = T.share_bytes([T.top_bit_histogram(m, 1) for _, _, m, _ in quantised], limit) if n > 1 else [limit]
+        coded = T.map_slabs(n, lambda i: _code(*quantised[i], limits[i], cfg["ac"]))
         if n == 1:
             self.info.update(coded[0][1])
             return self._pack(cube, params, coded[0][0])
@@ -151,7 +147,7 @@ class Speck(Codec):
     # -- decoding ------------------------------------------------------------------------------
     def _decode(self, header: Header, payload: bytes, *, max_voxels: int) -> np.ndarray:
         rows, cols, bands = header.shape
-        n = _streams_of(header)
+        n = T.streams_of(header.params, "streams", rows, "speck")
         slabs = T.row_slabs(rows, n)
         kind, sl, tl, ac, mean, lo, hi, exp = _read_params(header.params, (bands, min(b - a for a, b in slabs), cols))
         parts = T.unframe(payload, n) if n > 1 else [payload]
@@ -160,7 +156,7 @@ class Speck(Codec):
         layouts = _layouts(slabs, bands, cols, kind, sl, tl)
         tables = [_tables(layout) if len(part) else None for part, layout in zip(parts, layouts)]
         steps = _split_pow2(exp - K.TOP_PLANE) if exp is not None else (0.0, 0.0)
-        outs = _map(n, lambda i: _decode_stream(parts[i], tables[i], ac, layouts[i], steps, n > 1))
+        outs = T.map_slabs(n, lambda i: _decode_stream(parts[i], tables[i], ac, layouts[i], steps, n > 1))
         cube = np.empty(header.shape, dtype=np.float32)  # C-contiguous (rows, cols, bands), no extra copy
         for i, ((a, b), layout) in enumerate(zip(slabs, layouts)):
             out, outs[i] = outs[i], None
@@ -171,27 +167,13 @@ class Speck(Codec):
 
     def _truncate_payload(self, header: Header, payload: bytes, keep: int) -> bytes:
         """A multi-stream payload is cut stream by stream, each to the same fraction (:mod:`.tiles`)."""
-        n = _streams_of(header)
-        if n == 1:
-            return payload[:keep]
-        if keep < T.LENGTH_BYTES * (n - 1):
-            raise InvalidRateError(f"{keep} payload bytes cannot hold the lengths of {n} speck streams")
-        return T.frame(T.truncate_parts(T.unframe(payload, n), keep))
+        return T.truncate_payload(payload, T.streams_of(header.params, "streams", header.shape[0], "speck"), keep,
+                                  "speck")
 
 
 def _layouts(slabs: list[tuple[int, int]], bands: int, cols: int, kind: str, sl: int, tl: int) -> list[W.Layout]:
     """The wavelet layout of every slab (all with the same levels)."""
     return [W.make_layout((bands, b - a, cols), kind, sl, tl) for a, b in slabs]
-
-
-def _streams_of(header: Header) -> int:
-    """How many streams a header announces (no field: one); more than one per row is corrupt."""
-    if "streams" not in header.params:
-        return 1
-    n = F.read_int(header.params, "streams", "speck", 2, T.MAX_STREAMS)
-    if n > header.shape[0]:
-        raise CorruptDataError(f"the speck header announces {n} streams for {header.shape[0]} rows")
-    return n
 
 
 def _tables(layout: W.Layout) -> dict:
@@ -204,15 +186,6 @@ def _tables(layout: W.Layout) -> dict:
 
 def _boxes(layout: W.Layout) -> np.ndarray:
     return np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
-
-
-def _map(n: int, fn) -> list:
-    """``[fn(0), ..., fn(n - 1)]`` on as many threads as numba may use (the coding kernels release the GIL)."""
-    workers = min(n, numba.get_num_threads())
-    if workers == 1:
-        return [fn(i) for i in range(n)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, range(n)))
 
 
 def _code(q, sgn, msb, layout: W.Layout, limit: int, ac: bool) -> tuple[bytes, dict]:

@@ -54,6 +54,7 @@ from ..._lazy import lazy_module
 from ...errors import CorruptDataError, InvalidCubeError, InvalidParameterError, InvalidRateError
 from .. import fields as F
 from . import dwt
+from . import tiles as T
 from ..base import FLOAT32_MAX, Codec, Header, Param, budget_bytes, register, unpack
 
 # numba kernels: loaded when first coding (hsibench._lazy)
@@ -303,137 +304,179 @@ class SPIHT(Codec):
     params = {
         **dwt.transform_params(),
         "ac": Param(bool, True, "context-adaptive arithmetic coding of the decisions (false: raw bits)"),
+        "streams": T.streams_param(),
     }
 
     # -- encoding ------------------------------------------------------------------------------
     def _encode(self, cube: np.ndarray, bpppb: float) -> bytes:
         cfg = self.config
-        shape = (cube.shape[2], cube.shape[0], cube.shape[1])
+        rows, cols, bands = cube.shape
         if cube.size >= _MAX_VOXELS:
             raise InvalidCubeError(f"spiht codes cubes of fewer than 2^31 voxels; this one has {cube.size}")
-        layout = dwt.make_layout(shape, cfg["kind"], cfg["spectral_levels"], cfg["spatial_levels"])
-        a = dwt.band_major(cube)  # band-major work array (exact: minus 0.0), transformed in place
+        slabs = T.row_slabs(rows, min(cfg["streams"], rows))
+        n = len(slabs)
+        sl, tl = dwt.choose_levels((bands, min(b - a for a, b in slabs), cols), cfg["kind"], cfg["spectral_levels"],
+                                   cfg["spatial_levels"])  # levels every slab can take
+        layouts = [dwt.make_layout((bands, b - a, cols), cfg["kind"], sl, tl) for a, b in slabs]
+        coeffs = [dwt.band_major(cube[a:b]) for a, b in slabs]  # band-major work arrays, transformed in place
         # the mean goes to the header (the DC would otherwise spend the top bit planes), and the
         # decoder clips to the cube's range: both cost a few header bytes and help at low rates
-        mean, lo, hi = _offset_and_range(a)
-        a -= mean
-        dwt.forward_inplace(a, layout)
-        flat = a.reshape(-1)
-        top_abs = max(float(flat.max()), -float(flat.min()))
-        nn = flat.size
-        mag = np.empty(nn, dtype=np.int32)
-        neg = np.empty(nn, dtype=np.uint8)
-        mb = np.empty(nn, dtype=np.int8)  # bit length of each magnitude
-        if top_abs > 0.0:
-            scale_exp = _MAG_BITS - math.frexp(top_abs)[1]  # |c| * 2^e < 2^30
-            if scale_exp > 1000:  # subnormal-sized data: 2^e itself would overflow, scale in two steps
-                flat *= math.ldexp(1.0, scale_exp - 1000)
-            K.quantise(flat, math.ldexp(1.0, min(scale_exp, 1000)), mag, neg, mb)
-            top = int(mb.max()) - 1
-        else:
-            scale_exp, top = 0, -1
-            mag.fill(0)
-            neg.fill(0)
-            mb.fill(0)
-        del a, flat
+        mean, lo, hi = _offset_and_range(coeffs[0] if n == 1 else cube)
+        for a, layout in zip(coeffs, layouts):
+            a -= mean
+            dwt.forward_inplace(a, layout)
+        top_abs = max(max(float(a.max()), -float(a.min())) for a in coeffs)
+        scale_exp = _MAG_BITS - math.frexp(top_abs)[1] if top_abs > 0.0 else 0  # |c| * 2^e < 2^30
+        quantised = []
+        for i in range(n):
+            flat, coeffs[i] = coeffs[i].reshape(-1), None
+            quantised.append(_quantise(flat, scale_exp, top_abs > 0.0))
+            del flat
+        top = max(int(mb.max()) for _, _, mb in quantised) - 1
         # short keys: the header counts toward the rate (describe_stream spells them out)
         params = {
-            "k": layout.kind,
-            "l": [layout.spectral_levels, layout.spatial_levels],
+            "k": cfg["kind"],
+            "l": [sl, tl],
             "ac": int(bool(cfg["ac"])),
             "e": int(scale_exp),
             "t": int(top),
             "m": mean,
             "r": [lo, hi],
         }
+        if n > 1:
+            params["s"] = n
         budget = budget_bytes(bpppb, cube.shape)
-        limit = budget - self._header_size(cube, params)
+        limit = budget - self._header_size(cube, params) - T.LENGTH_BYTES * (n - 1)
         if limit < 0:
             raise InvalidRateError(
                 f"{bpppb:g} bpppb ({budget} bytes) cannot hold even the {budget - limit}-byte spiht header"
             )
-        tree = build_tree(shape, layout.kind, layout.spectral_levels, layout.spatial_levels)
-        nz, ny, nx = shape
-        dbits = np.empty(nn, dtype=np.int8)
-        lbits = np.empty(nn, dtype=np.int8)
-        kind = np.empty(nn, dtype=np.int8)
-        ccls = np.empty(nn, dtype=np.uint8)
-        K.structure(tree.arrays, tree.order, nz, ny, nx, mb, dbits, lbits, kind, ccls, True)
-        lp = np.full(nn, -1, dtype=np.int8)
-        buf = np.zeros(limit + 16, dtype=np.uint8)
-        models = _bits.new_models(K.CTX_PER_CLASS * tree.ncls)
-        stats = np.zeros(16, dtype=np.int64)
-        if cfg["ac"]:
-            mode, state = K.MODE_ENC_AC, _bits.enc_new()
-        else:
-            mode, state = K.MODE_ENC_RAW, _bits.bw_new()
-        cut = KC.run(mode, tree.arrays, nz, ny, nx, tree.root, mag, mb, neg, lp, dbits, lbits, kind, ccls, top, limit,
-                     state, buf, models, tree.ncls, stats)
-        n = _bits.enc_finish(state, buf) if cfg["ac"] else _bits.bw_finish(state, buf)
-        if n < 0 or n > limit:  # nothing fitted (a budget smaller than the coder's flush)
-            n, cut = 0, True
-        # The decoder applies the encoder's room checks to the payload length: a cut stream is
-        # padded to the budget so both stop at the same decision, a complete one by the largest
-        # room a decision asks (3 bytes AC, a byte raw) so its last decisions pass the checks.
-        pad = limit if cut else min(limit, n + (3 if cfg["ac"] else 1))
-        payload = buf[:n].tobytes() + bytes(pad - n)
-        self.info = {
-            "kind": layout.kind,
-            "spectral_levels": layout.spectral_levels,
-            "spatial_levels": layout.spatial_levels,
-            "bit_planes": top + 1,
-            "truncated": bool(cut),
-            "decisions": dict(zip(("lip", "child", "set_d", "set_l", "refine", "sign"), map(int, stats[:6]))),
-            "ones": dict(zip(("lip", "child", "set_d", "set_l", "refine"), map(int, stats[8:13]))),
-        }
-        return self._pack(cube, params, payload)
+        limits = T.share_bytes([T.top_bit_histogram(mb, 0) for _, _, mb in quantised], limit) if n > 1 else [limit]
+        trees = [build_tree(layout.shape, layout.kind, sl, tl) for layout in layouts]
+        coded = T.map_slabs(n, lambda i: _code(*quantised[i], trees[i], layouts[i].shape, top, limits[i], cfg["ac"]))
+        self.info = {"kind": cfg["kind"], "spectral_levels": sl, "spatial_levels": tl, "bit_planes": top + 1,
+                     "truncated": any(info["truncated"] for _, info in coded)}
+        if n == 1:
+            self.info.update(coded[0][1])
+            return self._pack(cube, params, coded[0][0])
+        self.info.update({"streams": n, "stream_bytes": [len(p) for p, _ in coded]})
+        return self._pack(cube, params, T.frame([p for p, _ in coded]))
 
     def describe_stream(self, data: bytes) -> dict:
         """The stream's parameters under their long names."""
-        kind, sl, tl, ac, e, top, mean, lo, hi = _read_params(unpack(data)[0].params)
+        header = unpack(data)[0]
+        kind, sl, tl, ac, e, top, mean, lo, hi = _read_params(header.params)
         return {"kind": kind, "spectral_levels": sl, "spatial_levels": tl, "ac": ac, "scale_exp": e,
-                "bit_planes": top + 1, "mean": mean, "min": lo, "max": hi}
+                "bit_planes": top + 1, "mean": mean, "min": lo, "max": hi,
+                "streams": T.streams_of(header.params, "s", header.shape[0], "spiht")}
 
     # -- decoding ------------------------------------------------------------------------------
     def _decode(self, header: Header, payload: bytes, *, max_voxels: int) -> np.ndarray:
         rows, cols, bands = header.shape
         kind, sl, tl, ac, e, top, mean, lo, hi = _read_params(header.params)
-        shape = (bands, rows, cols)
         if bands * rows * cols >= _MAX_VOXELS:
             raise CorruptDataError(f"spiht stream announces a {header.shape} cube, larger than spiht codes (< 2^31 voxels)")
+        n = T.streams_of(header.params, "s", rows, "spiht")
+        slabs = T.row_slabs(rows, n)
         try:
-            layout = dwt.make_layout(shape, kind, sl, tl)
-            tree = build_tree(shape, kind, sl, tl)
+            layouts = [dwt.make_layout((bands, b - a, cols), kind, sl, tl) for a, b in slabs]
+            trees = [build_tree(layout.shape, kind, sl, tl) for layout in layouts]
         except InvalidParameterError as exc:
             raise CorruptDataError(f"spiht stream header has invalid wavelet levels: {exc}") from None
-        nn = bands * rows * cols
-        kinds = np.empty(nn, dtype=np.int8)
-        dummy = np.zeros(1, dtype=np.int8)
-        ccls = np.empty(nn, dtype=np.uint8)
-        K.structure(tree.arrays, tree.order, bands, rows, cols, dummy, dummy, dummy, kinds, ccls, False)
-        mag = np.zeros(nn, dtype=np.int32)
-        neg = np.zeros(nn, dtype=np.uint8)
-        lp = np.full(nn, -1, dtype=np.int8)
-        data = np.frombuffer(payload, dtype=np.uint8).copy()  # writable: one kernel serves both directions
-        models = _bits.new_models(K.CTX_PER_CLASS * tree.ncls)
-        if ac:
-            mode, state = K.MODE_DEC_AC, _bits.dec_new(data)
-        else:
-            mode, state = K.MODE_DEC_RAW, _bits.br_new()
-        KC.run(mode, tree.arrays, bands, rows, cols, tree.root, mag, dummy, neg, lp, dummy, dummy, kinds, ccls, top,
-               len(data), state, data, models, tree.ncls, np.zeros(16, dtype=np.int64))
-        flat = np.empty(nn, dtype=np.float64)
-        K.reconstruct(mag, neg, lp, math.ldexp(1.0, -min(e, 1000)), flat)
-        if e > 1000:
-            flat *= math.ldexp(1.0, 1000 - e)
-        del mag, neg, lp, kinds, ccls
-        x = flat.reshape(shape)
-        dwt.inverse_inplace(x, layout)
-        if max(abs(lo), abs(hi)) <= FLOAT32_MAX:
-            # clip(x + mean) to float32 in one tiled pass; the range keeps every value finite
-            out = np.empty(header.shape, dtype=np.float32)
-            WK.to_cube(x, out, float(mean), float(lo), float(hi))
-            return out
-        x += mean  # a crafted range beyond float32: as_output clips what would overflow
-        np.clip(x, lo, hi, out=x)
-        return np.moveaxis(x, 0, 2)
+        parts = T.unframe(payload, n) if n > 1 else [payload]
+        decoded = T.map_slabs(n, lambda i: _decode_stream(parts[i], trees[i], layouts[i].shape, top, ac))
+        in_float32 = max(abs(lo), abs(hi)) <= FLOAT32_MAX
+        out = np.empty(header.shape, dtype=np.float32 if in_float32 else np.float64)
+        for i, ((a, b), layout) in enumerate(zip(slabs, layouts)):
+            (mag, neg, lp), decoded[i] = decoded[i], None
+            flat = np.empty(mag.size, dtype=np.float64)
+            K.reconstruct(mag, neg, lp, math.ldexp(1.0, -min(e, 1000)), flat)
+            if e > 1000:
+                flat *= math.ldexp(1.0, 1000 - e)
+            del mag, neg, lp
+            x = flat.reshape(layout.shape)
+            dwt.inverse_inplace(x, layout)
+            if in_float32:  # clip(x + mean) to float32 in one tiled pass; the range keeps every value finite
+                WK.to_cube(x, out[a:b], float(mean), float(lo), float(hi))
+            else:  # a crafted range beyond float32: as_output clips what would overflow
+                x += mean
+                np.clip(x, lo, hi, out=x)
+                out[a:b] = np.moveaxis(x, 0, 2)
+        return out
+
+    def _truncate_payload(self, header: Header, payload: bytes, keep: int) -> bytes:
+        """A multi-stream payload is cut stream by stream, each to the same fraction (:mod:`.tiles`)."""
+        return T.truncate_payload(payload, T.streams_of(header.params, "s", header.shape[0], "spiht"), keep, "spiht")
+
+
+def _quantise(flat: np.ndarray, scale_exp: int, nonzero: bool) -> tuple:
+    """Magnitudes scaled by 2^scale_exp (int32), signs (1 = negative) and bit lengths of one slab."""
+    nn = flat.size
+    mag = np.empty(nn, dtype=np.int32)
+    neg = np.empty(nn, dtype=np.uint8)
+    mb = np.empty(nn, dtype=np.int8)  # bit length of each magnitude
+    if nonzero:
+        if scale_exp > 1000:  # subnormal-sized data: 2^e itself would overflow, scale in two steps
+            flat *= math.ldexp(1.0, scale_exp - 1000)
+        K.quantise(flat, math.ldexp(1.0, min(scale_exp, 1000)), mag, neg, mb)
+    else:
+        mag.fill(0)
+        neg.fill(0)
+        mb.fill(0)
+    return mag, neg, mb
+
+
+def _code(mag, neg, mb, tree: Tree, shape: tuple, top: int, limit: int, ac: bool) -> tuple[bytes, dict]:
+    """One slab's embedded stream of ``limit`` bytes at most, and what its coding counted."""
+    nz, ny, nx = shape
+    nn = mag.size
+    dbits = np.empty(nn, dtype=np.int8)
+    lbits = np.empty(nn, dtype=np.int8)
+    kind = np.empty(nn, dtype=np.int8)
+    ccls = np.empty(nn, dtype=np.uint8)
+    K.structure(tree.arrays, tree.order, nz, ny, nx, mb, dbits, lbits, kind, ccls, True)
+    lp = np.full(nn, -1, dtype=np.int8)
+    buf = np.zeros(limit + 16, dtype=np.uint8)
+    models = _bits.new_models(K.CTX_PER_CLASS * tree.ncls)
+    stats = np.zeros(16, dtype=np.int64)
+    if ac:
+        mode, state = K.MODE_ENC_AC, _bits.enc_new()
+    else:
+        mode, state = K.MODE_ENC_RAW, _bits.bw_new()
+    cut = KC.run(mode, tree.arrays, nz, ny, nx, tree.root, mag, mb, neg, lp, dbits, lbits, kind, ccls, top, limit,
+                 state, buf, models, tree.ncls, stats)
+    n = _bits.enc_finish(state, buf) if ac else _bits.bw_finish(state, buf)
+    if n < 0 or n > limit:  # nothing fitted (a budget smaller than the coder's flush)
+        n, cut = 0, True
+    # The decoder applies the encoder's room checks to the payload length: a cut stream is
+    # padded to the budget so both stop at the same decision, a complete one by the largest
+    # room a decision asks (3 bytes AC, a byte raw) so its last decisions pass the checks.
+    pad = limit if cut else min(limit, n + (3 if ac else 1))
+    info = {
+        "truncated": bool(cut),
+        "decisions": dict(zip(("lip", "child", "set_d", "set_l", "refine", "sign"), map(int, stats[:6]))),
+        "ones": dict(zip(("lip", "child", "set_d", "set_l", "refine"), map(int, stats[8:13]))),
+    }
+    return buf[:n].tobytes() + bytes(pad - n), info
+
+
+def _decode_stream(payload: bytes, tree: Tree, shape: tuple, top: int, ac: bool) -> tuple:
+    """One slab's decoded magnitudes, signs and last planes (for :func:`._spiht_kernels.reconstruct`)."""
+    nz, ny, nx = shape
+    nn = nz * ny * nx
+    kinds = np.empty(nn, dtype=np.int8)
+    dummy = np.zeros(1, dtype=np.int8)
+    ccls = np.empty(nn, dtype=np.uint8)
+    K.structure(tree.arrays, tree.order, nz, ny, nx, dummy, dummy, dummy, kinds, ccls, False)
+    mag = np.zeros(nn, dtype=np.int32)
+    neg = np.zeros(nn, dtype=np.uint8)
+    lp = np.full(nn, -1, dtype=np.int8)
+    data = np.frombuffer(payload, dtype=np.uint8).copy()  # writable: one kernel serves both directions
+    models = _bits.new_models(K.CTX_PER_CLASS * tree.ncls)
+    if ac:
+        mode, state = K.MODE_DEC_AC, _bits.dec_new(data)
+    else:
+        mode, state = K.MODE_DEC_RAW, _bits.br_new()
+    KC.run(mode, tree.arrays, nz, ny, nx, tree.root, mag, dummy, neg, lp, dummy, dummy, kinds, ccls, top,
+           len(data), state, data, models, tree.ncls, np.zeros(16, dtype=np.int64))
+    return mag, neg, lp

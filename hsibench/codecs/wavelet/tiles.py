@@ -1,7 +1,7 @@
 """Independent row-slab streams of one cube: the split, the byte split between them, their framing.
 
-``speck[streams=N]`` codes N slabs of rows as N independent embedded streams (each with its own
-transform) so that N threads code and decode them at once.  What it costs in quality is the
+``speck[streams=N]`` and ``spiht[streams=N]`` code N slabs of rows as N independent embedded
+streams (each with its own transform) so that N threads code and decode them at once.  What it costs in quality is the
 transform's extension at the slab edges and a byte split decided before coding: every slab is
 quantised with the *same* step, and the budget is shared in proportion to a model of what each
 slab's streams cost down to a common bit plane (:func:`share_bytes`), the embedded order's
@@ -12,16 +12,55 @@ by the byte counts of all but the last (4 bytes each, counted in the rate).
 from __future__ import annotations
 
 import struct
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ...errors import CorruptDataError
+from ..._lazy import lazy_module
+from ...errors import CorruptDataError, InvalidRateError
+from .. import fields as F
+
+numba = lazy_module("numba")
+TK = lazy_module("hsibench.codecs.wavelet._tile_kernels")
 
 #: bits a coefficient costs when it becomes significant (its decision, its sign and the set
 #: splitting that isolates it), against one bit per refinement: the cost model of share_bytes
 NEW_COST_BITS = 4.0
 LENGTH_BYTES = 4
 MAX_STREAMS = 256
+
+
+def streams_param():
+    """The ``streams`` parameter, the same for every coder that splits a cube into slabs."""
+    from ..base import Param
+
+    return Param(int, 1, "independent streams, one per slab of rows, coded and decoded on as many threads as numba "
+                 "may use (changes the bytes, not the thread count; capped at the row count)",
+                 check=lambda v: 1 <= v <= MAX_STREAMS, check_doc=f"1 to {MAX_STREAMS}")
+
+
+def streams_of(params: dict, key: str, rows: int, codec: str) -> int:
+    """How many streams a header announces under ``key`` (no field: one); more than one per row is corrupt."""
+    if key not in params:
+        return 1
+    n = F.read_int(params, key, codec, 2, MAX_STREAMS)
+    if n > rows:
+        raise CorruptDataError(f"the {codec} header announces {n} streams for {rows} rows")
+    return n
+
+
+def map_slabs(n: int, fn) -> list:
+    """``[fn(0), ..., fn(n - 1)]`` on as many threads as numba may use (the coding kernels release the GIL)."""
+    workers = min(n, numba.get_num_threads())
+    if workers == 1:
+        return [fn(i) for i in range(n)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, range(n)))
+
+
+def top_bit_histogram(v: np.ndarray, offset: int) -> np.ndarray:
+    """The histogram :func:`share_bytes` takes (see :func:`._tile_kernels.top_bit_histogram`)."""
+    return TK.top_bit_histogram(v, offset)
 
 
 def row_slabs(rows: int, n: int) -> list[tuple[int, int]]:
@@ -91,6 +130,15 @@ def unframe(payload: bytes, n: int) -> list[bytes]:
         pos += s
     parts.append(payload[pos:])
     return parts
+
+
+def truncate_payload(payload: bytes, n: int, keep: int, codec: str) -> bytes:
+    """A framed payload of ``n`` streams cut to at most ``keep`` bytes (:func:`truncate_parts`)."""
+    if n == 1:
+        return payload[:keep]
+    if keep < LENGTH_BYTES * (n - 1):
+        raise InvalidRateError(f"{keep} payload bytes cannot hold the lengths of {n} {codec} streams")
+    return frame(truncate_parts(unframe(payload, n), keep))
 
 
 def truncate_parts(parts: list[bytes], keep: int) -> list[bytes]:

@@ -1,4 +1,4 @@
-"""speck[streams=N]: slabs of rows as independent streams, coded and decoded on several threads."""
+"""speck[streams=N] and spiht[streams=N]: slabs of rows as independent streams, coded and decoded on several threads."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from hsibench.codecs.wavelet import tiles as T
 from hsibench.errors import CorruptDataError, InvalidParameterError, InvalidRateError
 
 from .conftest import make_cube, psnr_of as psnr
+
+
+CODECS = ["speck", "spiht"]
+FIELD = {"speck": "streams", "spiht": "s"}  # the header field that says how many streams
 
 
 @pytest.fixture(scope="module")
@@ -71,24 +75,35 @@ def test_truncate_parts_cuts_every_stream_to_the_same_fraction():
 
 # -- the codec ---------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("name", CODECS)
 @pytest.mark.parametrize("streams", [2, 3])
 @pytest.mark.parametrize("rate", [0.25, 1.0, 3.0])
-def test_hits_the_byte_budget_and_costs_little_quality(cube, streams, rate):
-    one = codecs.get("speck")
-    many = codecs.get(f"speck[streams={streams}]")
+def test_hits_the_byte_budget(cube, name, streams, rate):
+    many = codecs.get(f"{name}[streams={streams}]")
     data = many.encode(cube, bpppb=rate)
     budget = base.budget_bytes(rate, cube.shape)
     assert budget - 32 <= len(data) <= budget
-    assert base.unpack(data)[0].params["streams"] == streams
+    assert base.unpack(data)[0].params[FIELD[name]] == streams
     assert many.info["streams"] == streams and len(many.info["stream_bytes"]) == streams
-    loss = psnr(cube, one.decode(one.encode(cube, bpppb=rate))) - psnr(cube, many.decode(data))
-    # slabs of 21-32 rows take fewer spatial levels and add edges (0.6-1.7 dB here; 0.005 dB at
-    # 1 bpppb with 2 slabs of 738 rows); a wrong byte split costs several dB
+    assert many.decode(data).shape == cube.shape
+
+
+@pytest.mark.parametrize("name", CODECS)
+@pytest.mark.parametrize("streams", [2, 3])
+@pytest.mark.parametrize("rate", [1.0, 3.0])
+def test_costs_little_quality(cube, name, streams, rate):
+    one = codecs.get(name)
+    many = codecs.get(f"{name}[streams={streams}]")
+    loss = psnr(cube, one.decode(one.encode(cube, bpppb=rate))) - psnr(cube, many.decode(many.encode(cube, bpppb=rate)))
+    # slabs of 21-32 rows take fewer spatial levels and add edges (0.3-1.7 dB here, more at 0.25
+    # bpppb where each slab has a few hundred bytes; 0.005 dB at 1 bpppb with 2 slabs of 738
+    # rows); a wrong byte split costs several dB
     assert loss < 0.6 * streams, loss
 
 
+@pytest.mark.parametrize("name", CODECS)
 @pytest.mark.parametrize("rate", [0.25, 2.0])
-def test_the_byte_split_is_where_quality_peaks(cube, rate, monkeypatch):
+def test_the_byte_split_is_where_quality_peaks(cube, name, rate, monkeypatch):
     """Moving 10 % of the bytes from one stream to the other never gains more than 0.05 dB."""
     model = T.share_bytes
 
@@ -99,15 +114,16 @@ def test_the_byte_split_is_where_quality_peaks(cube, rate, monkeypatch):
     results = {}
     for f in (0.9, 1.0, 1.1):
         monkeypatch.setattr(T, "share_bytes", lambda h, t, f=f: shifted(h, t, f))
-        codec = codecs.get("speck[streams=2]")
+        codec = codecs.get(f"{name}[streams=2]")
         results[f] = psnr(cube, codec.decode(codec.encode(cube, bpppb=rate)))
     assert max(results.values()) < results[1.0] + 0.05, results
 
 
-def test_bytes_and_cube_do_not_depend_on_the_thread_count(cube):
+@pytest.mark.parametrize("name", CODECS)
+def test_bytes_and_cube_do_not_depend_on_the_thread_count(cube, name):
     import numba
 
-    codec = codecs.get("speck[streams=3]")
+    codec = codecs.get(f"{name}[streams=3]")
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -122,65 +138,73 @@ def test_bytes_and_cube_do_not_depend_on_the_thread_count(cube):
     np.testing.assert_array_equal(out_one, out_many)
 
 
-def test_one_stream_writes_no_streams_field(cube):
-    assert "streams" not in base.unpack(codecs.get("speck[streams=1]").encode(cube, bpppb=0.5))[0].params
+@pytest.mark.parametrize("name", CODECS)
+def test_one_stream_writes_no_streams_field(cube, name):
+    assert FIELD[name] not in base.unpack(codecs.get(f"{name}[streams=1]").encode(cube, bpppb=0.5))[0].params
 
 
-def test_more_streams_than_rows_are_capped():
+@pytest.mark.parametrize("name", CODECS)
+def test_more_streams_than_rows_are_capped(name):
     small = make_cube(3, 16, 16, seed=1)
-    data = codecs.get("speck[streams=16]").encode(small, bpppb=4.0)
-    assert base.unpack(data)[0].params["streams"] == 3
-    assert codecs.get("speck").decode(data).shape == small.shape
+    data = codecs.get(f"{name}[streams=16]").encode(small, bpppb=4.0)
+    assert base.unpack(data)[0].params[FIELD[name]] == 3
+    assert codecs.get(name).decode(data).shape == small.shape
 
 
+@pytest.mark.parametrize("name", CODECS)
 @pytest.mark.parametrize("value", [0, 257, "two"])
-def test_bad_streams_parameter_is_rejected(value):
+def test_bad_streams_parameter_is_rejected(name, value):
     with pytest.raises(InvalidParameterError, match="streams"):
-        codecs.get("speck", streams=value)
+        codecs.get(name, streams=value)
 
 
-def test_every_truncation_decodes_and_quality_never_falls(cube):
-    full = codecs.get("speck[streams=3]").encode(cube, bpppb=2.0)
-    header = base.header_size("speck", cube.shape, cube.dtype, base.unpack(full)[0].params) + 2 * T.LENGTH_BYTES
+@pytest.mark.parametrize("name", CODECS)
+def test_every_truncation_decodes_and_quality_never_falls(cube, name):
+    full = codecs.get(f"{name}[streams=3]").encode(cube, bpppb=2.0)
+    header = base.header_size(name, cube.shape, cube.dtype, base.unpack(full)[0].params) + 2 * T.LENGTH_BYTES
     with pytest.raises(InvalidRateError, match="lengths"):
         codecs.truncate(full, header - 1)
     sizes = np.linspace(header, len(full), 15).astype(int)
-    psnrs = [psnr(cube, codecs.get("speck").decode(codecs.truncate(full, int(n)))) for n in sizes]
+    psnrs = [psnr(cube, codecs.get(name).decode(codecs.truncate(full, int(n)))) for n in sizes]
     assert all(b >= a - 1e-9 for a, b in zip(psnrs, psnrs[1:])), psnrs
     for n in sizes:
         assert len(codecs.truncate(full, int(n))) <= n
     # a cut is close to encoding at that size directly (both split the bytes by the embedded order)
-    low = codecs.get("speck[streams=3]").encode(cube, bpppb=0.5)
+    low = codecs.get(f"{name}[streams=3]").encode(cube, bpppb=0.5)
     cut = codecs.truncate(full, len(low))
-    assert abs(psnr(cube, codecs.get("speck").decode(cut)) - psnr(cube, codecs.get("speck").decode(low))) < 0.5
+    assert abs(psnr(cube, codecs.get(name).decode(cut)) - psnr(cube, codecs.get(name).decode(low))) < 0.5
 
 
 def _repack(data: bytes, payload: bytes | None = None, **changes) -> bytes:
     header, body = base.unpack(data)
     params = dict(header.params, **changes)
-    return base.pack("speck", header.shape, header.dtype, params, body if payload is None else payload)
+    return base.pack(header.codec, header.shape, header.dtype, params, body if payload is None else payload)
 
 
+@pytest.mark.parametrize("name", CODECS)
 @pytest.mark.parametrize("streams", [1, 0, 65, 257, "x", None])
-def test_bad_streams_in_the_header_are_corrupt(cube, streams):
-    data = codecs.get("speck[streams=2]").encode(cube, bpppb=0.5)
+def test_bad_streams_in_the_header_are_corrupt(cube, name, streams):
+    data = codecs.get(f"{name}[streams=2]").encode(cube, bpppb=0.5)
     with pytest.raises(CorruptDataError):
-        codecs.get("speck").decode(_repack(data, streams=streams))
+        codecs.get(name).decode(_repack(data, **{FIELD[name]: streams}))
 
 
-def test_lengths_beyond_the_payload_are_corrupt(cube):
-    data = codecs.get("speck[streams=2]").encode(cube, bpppb=0.5)
+@pytest.mark.parametrize("name", CODECS)
+def test_lengths_beyond_the_payload_are_corrupt(cube, name):
+    data = codecs.get(f"{name}[streams=2]").encode(cube, bpppb=0.5)
     body = base.unpack(data)[1]
     with pytest.raises(CorruptDataError, match="exceed"):
-        codecs.get("speck").decode(_repack(data, struct.pack(">I", len(body)) + body[4:]))
+        codecs.get(name).decode(_repack(data, struct.pack(">I", len(body)) + body[4:]))
 
 
-def test_random_streams_with_valid_lengths_cannot_crash(cube):
-    data = codecs.get("speck[streams=3]").encode(cube, bpppb=0.5)
+@pytest.mark.parametrize("name", CODECS)
+def test_random_streams_with_valid_lengths_cannot_crash(cube, name):
+    codec = codecs.get(f"{name}[streams=3]")
+    data = codec.encode(cube, bpppb=0.5)
     rng = np.random.default_rng(11)
     for sizes in ([0, 0, 50], [300, 1, 900], [1, 1, 1]):
         junk = b"".join(rng.integers(0, 256, n, dtype=np.uint8).tobytes() for n in sizes)
-        out = codecs.get("speck").decode(_repack(data, T.frame([junk[:sizes[0]], junk[sizes[0]:sizes[0] + sizes[1]],
-                                                                 junk[sizes[0] + sizes[1]:]])))
+        out = codecs.get(name).decode(_repack(data, T.frame([junk[:sizes[0]], junk[sizes[0]:sizes[0] + sizes[1]],
+                                                              junk[sizes[0] + sizes[1]:]])))
         assert out.shape == cube.shape and np.isfinite(out).all()
-    json.dumps(codecs.get("speck[streams=3]").info)  # what the encoder measured is recordable
+    json.dumps(codec.info)  # what the encoder measured is recordable
