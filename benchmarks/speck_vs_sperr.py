@@ -13,7 +13,8 @@ then::
     python benchmarks/speck_vs_sperr.py --sperr /tmp/sperr/bench_sperr [--cube PATH] \\
         [--rates 0.1,1,2] [--threads 1] [--repeat 5] [--codecs speck,spiht]
 
-Both sides are timed in-process, best of ``--repeat``, CPU and wall seconds: SPERR through its
+Both sides are timed in-process, in alternation (``--repeat`` rounds of one SPERR run, then one
+run of each codec), best of the rounds, CPU and wall seconds: SPERR through its
 C API (``bench_sperr.c``: ``sperr_comp_3d`` / ``sperr_decomp_3d`` at a target bpp, one chunk of
 up to 256^3), the hsibench codecs through ``encode`` / ``decode`` after a warm-up call (numba
 compilation excluded).  The cube goes to SPERR band-major as float32 (x = columns fastest,
@@ -49,6 +50,7 @@ def sperr(binary: str, cube: np.ndarray, bpppb: float, threads: int, repeat: int
 
 
 def ours(spec: str, cube: np.ndarray, bpppb: float, repeat: int) -> dict:
+    """Best of ``repeat`` encodes and decodes after a warm-up (numba compilation excluded)."""
     from hsibench import codecs, metrics
 
     codec = codecs.get(spec)
@@ -67,6 +69,24 @@ def ours(spec: str, cube: np.ndarray, bpppb: float, repeat: int) -> dict:
     best["bytes"] = len(data)
     best["psnr"] = metrics.psnr(cube, rec, data_range=metrics.data_range_of(cube))
     return best
+
+
+def _best(a: dict | None, b: dict) -> dict:
+    """The smaller of every timing of two measurements (the rest from the latest)."""
+    if a is None:
+        return b
+    return {k: min(a[k], b[k]) if k.endswith(("_cpu", "_wall")) else b[k] for k in b}
+
+
+def interleaved(binary: str, specs: list[str], cube: np.ndarray, bpppb: float, threads: int, repeat: int) -> tuple:
+    """SPERR and each codec timed in alternation, ``repeat`` rounds of one run each, best of
+    the rounds: on a shared machine whose speed drifts over minutes, both sides see the same drift."""
+    s, o = None, {spec: None for spec in specs}
+    for _ in range(repeat):
+        s = _best(s, sperr(binary, cube, bpppb, threads, 1))
+        for spec in specs:
+            o[spec] = _best(o[spec], ours(spec, cube, bpppb, 1))
+    return s, o
 
 
 def main() -> None:
@@ -90,9 +110,8 @@ def main() -> None:
     from hsibench.codecs import split_specs
 
     for rate in (float(r) for r in args.rates.split(",")):
-        s = sperr(args.sperr, cube, rate, args.threads, args.repeat)
-        for spec in split_specs(args.codecs):
-            o = ours(spec, cube, rate, args.repeat)
+        s, results = interleaved(args.sperr, split_specs(args.codecs), cube, rate, args.threads, args.repeat)
+        for spec, o in results.items():
             print(f"| {spec} | {rate:g} | {s['comp_cpu']:.3f} / {s['decomp_cpu']:.3f} | {o['comp_cpu']:.3f} / "
                   f"{o['decomp_cpu']:.3f} | {o['comp_cpu'] / s['comp_cpu']:.2f} / {o['decomp_cpu'] / s['decomp_cpu']:.2f} "
                   f"| {s['comp_wall']:.3f} / {o['comp_wall']:.3f}, {s['decomp_wall']:.3f} / {o['decomp_wall']:.3f} "
