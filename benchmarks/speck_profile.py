@@ -58,8 +58,7 @@ def _stages_encode(codec, cube, bpppb):
         buf = np.zeros(limit + 16, dtype=np.uint8)
         st = B.enc_new() if ac else B.bw_new()
         models = B.new_models(K.N_MODELS)
-        sig = np.zeros(n, dtype=np.int8)
-        SC.run(BL.mode_of(True, ac), limit, buf, models, st, msb, pyr, q, sgn, sig, S._geometry(tb))
+        SC.run(BL.mode_of(True, ac), limit, buf, models, st, msb, pyr, q, sgn, n, S._geometry(tb))
         size = B.enc_finish(st, buf) if ac else B.bw_finish(st, buf)
     payload = buf[:size].tobytes()
     return out, codec._pack(cube, params, payload)
@@ -84,12 +83,12 @@ def _stages_decode(codec, stream):
         data = np.frombuffer(payload, dtype=np.uint8).copy()
         st = B.dec_new(data) if ac else B.br_new()
         models = B.new_models(K.N_MODELS)
-        sig = np.zeros(rec.size, dtype=np.int8)
         d8 = np.zeros(1, dtype=np.int8)
-        _, _, _, m, lsp_v, lsp_m = SC.run(BL.mode_of(False, ac), 0, data, models, st, d8, d8,
-                                          np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), sig, S._geometry(tb))
+        _, _, _, m, lsp_v, lsp_m, sg, pad = SC.run(BL.mode_of(False, ac), 0, data, models, st, d8, d8,
+                                                   np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), rec.size,
+                                                   S._geometry(tb))
     with t("dequantise"):
-        K.scatter_lsp(lsp_v, lsp_m, m, sig, boxes, *S._split_pow2(exp - K.TOP_PLANE), rec)
+        K.scatter_lsp(lsp_v, lsp_m, m, sg[pad:pad + rec.size], boxes, *S._split_pow2(exp - K.TOP_PLANE), rec)
     with t("transform"):
         W.inverse_inplace(rec, layout)
     with t("to_cube"):

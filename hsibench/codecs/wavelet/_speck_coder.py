@@ -385,15 +385,16 @@ def refine(mode, n, limit, buf, models, st, cnt, lsp_m, pass_start):
 
 
 @njit(cache=True, nogil=True)
-def run(mode, limit, buf, models, st, msb, pyr, q, sgn, sig, geo):
+def run(mode, limit, buf, models, st, msb, pyr, q, sgn, n_coeff, geo):
     """Code bit planes from the top down until done or the stream ends.
 
-    Returns ``(stopped, last plane, decisions, LSP length, lsp_v, lsp_m)``; for a decoder,
-    ``lsp_m[i]`` is the magnitude of coefficient ``lsp_v[i]`` in half quantiser steps.
+    Returns ``(stopped, last plane, decisions, LSP length, lsp_v, lsp_m, sg, pad)``; for a
+    decoder, ``lsp_m[i]`` is the magnitude of coefficient ``lsp_v[i]`` in half quantiser steps
+    and ``sg[pad + v]`` the sign of coefficient ``v`` (+1, -1; 0 while insignificant).
     """
-    lis, lis_base, lis_n, lsp_v, lsp_m, cnt, pass_start = new_state(geo, sig.shape[0])
+    lis, lis_base, lis_n, lsp_v, lsp_m, cnt, pass_start = new_state(geo, n_coeff)
     pad, sbt = subband_table(geo)
-    sg = np.zeros(sig.shape[0] + 2 * pad, dtype=np.int8)
+    sg = np.zeros(n_coeff + 2 * pad, dtype=np.int8)
     kmax = geo[3].shape[1] - 1
     plane = TOP_PLANE
     stopped = 0
@@ -408,7 +409,4 @@ def run(mode, limit, buf, models, st, msb, pyr, q, sgn, sig, geo):
         if stopped or refine(mode, n, limit, buf, models, st, cnt, lsp_m, pass_start):
             stopped = 1
             break
-    for i in range(cnt[1]):  # the caller's sig: 1 positive, 2 negative
-        v = lsp_v[i]
-        sig[v] = 1 if sg[pad + v] > 0 else 2
-    return stopped, plane, cnt[0], cnt[1], lsp_v, lsp_m
+    return stopped, plane, cnt[0], cnt[1], lsp_v, lsp_m, sg, pad

@@ -191,24 +191,24 @@ def quantise(a, boxes, scale1, scale2, q, sgn, msb):
 
 
 @njit(cache=True, inline="always")
-def _scatter_plane(rec, sig, boxes, s, z, p, f, step2, out):
+def _scatter_plane(rec, sg, boxes, s, z, p, f, step2, out):
     """One z-plane of subband ``s`` (first flat index ``p``) of :func:`scatter`.  Branch-free:
-    ``rec`` is 0 wherever ``sig`` is, and multiplying by -1.0 negates exactly."""
+    ``rec`` is 0 wherever ``sg`` is, and multiplying by -1.0 negates exactly."""
     x0, x1 = boxes[s, 4], boxes[s, 5]
     for y in range(boxes[s, 2], boxes[s, 3]):
         row = out[z, y, x0:x1]
         for j in range(x1 - x0):
-            row[j] = ((rec[p + j] * f) * step2) * (1.0 - 2.0 * (sig[p + j] == 2))
+            row[j] = ((rec[p + j] * f) * step2) * sg[p + j]
         p += x1 - x0
 
 
 @njit(cache=True, parallel=True)
-def scatter(rec, sig, boxes, step1, step2, out):
-    """Write decoded magnitudes ``rec`` (half steps; signs in ``sig``) back into the 3-D coefficient
-    array; planes of the subband boxes are shared among numba's threads."""
+def scatter(rec, sg, boxes, step1, step2, out):
+    """Write decoded magnitudes ``rec`` (half steps; signs +1 / -1 / 0 in ``sg``) back into the
+    3-D coefficient array; planes of the subband boxes are shared among numba's threads."""
     planes = plane_table(boxes)
     for i in prange(planes.shape[0]):
-        _scatter_plane(rec, sig, boxes, planes[i, 0], planes[i, 1], planes[i, 2], 0.5 * step1, step2, out)
+        _scatter_plane(rec, sg, boxes, planes[i, 0], planes[i, 1], planes[i, 2], 0.5 * step1, step2, out)
 
 
 @njit(cache=True, inline="always")
@@ -221,19 +221,20 @@ def _lsp_rec(lsp_v, lsp_m, m, n):
 
 
 @njit(cache=True)
-def scatter_lsp(lsp_v, lsp_m, m, sig, boxes, step1, step2, out):
-    """:func:`scatter` of a decoder's LSP: magnitude ``lsp_m[i]`` (half steps) of coefficient ``lsp_v[i]``."""
-    scatter(_lsp_rec(lsp_v, lsp_m, m, sig.shape[0]), sig, boxes, step1, step2, out)
+def scatter_lsp(lsp_v, lsp_m, m, sg, boxes, step1, step2, out):
+    """:func:`scatter` of a decoder's LSP: magnitude ``lsp_m[i]`` (half steps) of coefficient
+    ``lsp_v[i]``, sign ``sg[lsp_v[i]]`` (the coder's significance array without its padding)."""
+    scatter(_lsp_rec(lsp_v, lsp_m, m, sg.shape[0]), sg, boxes, step1, step2, out)
 
 
 @njit(cache=True, nogil=True)
-def scatter_lsp_serial(lsp_v, lsp_m, m, sig, boxes, step1, step2, out):
+def scatter_lsp_serial(lsp_v, lsp_m, m, sg, boxes, step1, step2, out):
     """:func:`scatter_lsp` on the calling thread alone, without the GIL: for one of several
     streams decoded on as many threads at once."""
-    rec = _lsp_rec(lsp_v, lsp_m, m, sig.shape[0])
+    rec = _lsp_rec(lsp_v, lsp_m, m, sg.shape[0])
     planes = plane_table(boxes)
     for i in range(planes.shape[0]):
-        _scatter_plane(rec, sig, boxes, planes[i, 0], planes[i, 1], planes[i, 2], 0.5 * step1, step2, out)
+        _scatter_plane(rec, sg, boxes, planes[i, 0], planes[i, 1], planes[i, 2], 0.5 * step1, step2, out)
 
 
 @njit(cache=True, nogil=True)

@@ -195,9 +195,8 @@ def _code(q, sgn, msb, layout: W.Layout, limit: int, ac: bool) -> tuple[bytes, d
     buf = np.zeros(limit + 16, dtype=np.uint8)
     st = B.enc_new() if ac else B.bw_new()
     models = B.new_models(K.N_MODELS)
-    sig = np.zeros(q.size, dtype=np.int8)
-    stopped, plane, decisions, _, _, _ = SC.run(BL.mode_of(True, ac), limit, buf, models, st, msb, pyr, q, sgn, sig,
-                                                _geometry(t))
+    stopped, plane, decisions = SC.run(BL.mode_of(True, ac), limit, buf, models, st, msb, pyr, q, sgn, q.size,
+                                       _geometry(t))[:3]
     if decisions == 0:
         return b"", {}
     size = B.enc_finish(st, buf) if ac else B.bw_finish(st, buf)
@@ -215,12 +214,12 @@ def _decode_stream(payload: bytes, t: dict | None, ac: bool, layout: W.Layout, s
     data = np.frombuffer(payload, dtype=np.uint8).copy()  # writeable: one kernel codes both ways
     st = B.dec_new(data) if ac else B.br_new()
     models = B.new_models(K.N_MODELS)
-    sig = np.zeros(int(t["sb_off"][-1]), dtype=np.int8)
     dummy8 = np.zeros(1, dtype=np.int8)
-    _, _, _, m, lsp_v, lsp_m = SC.run(BL.mode_of(False, ac), 0, data, models, st, dummy8, dummy8,
-                                      np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), sig, _geometry(t))
+    n = int(t["sb_off"][-1])
+    _, _, _, m, lsp_v, lsp_m, sg, pad = SC.run(BL.mode_of(False, ac), 0, data, models, st, dummy8, dummy8,
+                                               np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), n, _geometry(t))
     out = np.empty(layout.shape, dtype=np.float64)
-    (K.scatter_lsp_serial if serial else K.scatter_lsp)(lsp_v, lsp_m, m, sig, _boxes(layout), *steps, out)
+    (K.scatter_lsp_serial if serial else K.scatter_lsp)(lsp_v, lsp_m, m, sg[pad:pad + n], _boxes(layout), *steps, out)
     return out
 
 
