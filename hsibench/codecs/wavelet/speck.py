@@ -185,6 +185,7 @@ def _tables(layout: W.Layout) -> dict:
 
 
 def _boxes(layout: W.Layout) -> np.ndarray:
+    """The layout's subband boxes as the (n, 6) int64 array the kernels take."""
     return np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
 
 

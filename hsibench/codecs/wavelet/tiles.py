@@ -1,8 +1,9 @@
 """Independent row-slab streams of one cube: the split, the byte split between them, their framing.
 
 ``speck[streams=N]`` and ``spiht[streams=N]`` code N slabs of rows as N independent embedded
-streams (each with its own transform) so that N threads code and decode them at once.  What it costs in quality is the
-transform's extension at the slab edges and a byte split decided before coding: every slab is
+streams (each with its own transform) so that N threads code and decode them at once.  What it
+costs in quality is the transform's extension at the slab edges, fewer spatial levels on small
+slabs, and a byte split decided before coding: every slab is
 quantised with the *same* step, and the budget is shared in proportion to a model of what each
 slab's streams cost down to a common bit plane (:func:`share_bytes`), the embedded order's
 stopping rule applied to all slabs at once.  The payload is the N streams back to back, preceded
