@@ -217,8 +217,22 @@ def stale(record: dict) -> bool:
     return record.get("codec", {}).get("revision") != codecs.codec_class(name).revision
 
 
+def _same_result(record: dict) -> tuple | None:
+    """What makes two successful records one result though their keys differ (a parameter added
+    to a codec, with a default that keeps its bytes, changes the resolved configuration and so
+    the key): codec, revision, spec as written, scene, seed, target rate, bytes and PSNR (to 1e-9 dB)."""
+    c, d = record.get("codec") or {}, record.get("dataset") or {}
+    if record.get("status") != "ok" or not c.get("name") or not d.get("sha256") or record.get("bytes") is None:
+        return None
+    psnr = (record.get("metrics") or {}).get("psnr")
+    return (c.get("name"), c.get("revision"), c.get("spec"), d.get("sha256"), record.get("seed"),
+            record.get("target_bpppb"), record.get("bytes"),
+            round(psnr, 9) if isinstance(psnr, float) else psnr)  # summation order moves the last digits
+
+
 def latest(records: Iterable[dict], *, current: bool = True) -> list[dict]:
-    """One record per task key: the newest (a re-run with --force supersedes the old result).
+    """One record per task key: the newest (a re-run with --force supersedes the old result);
+    and one record per result (:func:`_same_result`): the newest.
 
     With ``current`` (the default) records of older codec revisions (:func:`stale`) are left
     out, so a table never mixes the bytes of two versions of a codec.
@@ -226,7 +240,13 @@ def latest(records: Iterable[dict], *, current: bool = True) -> list[dict]:
     by_key: dict[str, dict] = {}
     for r in records:
         by_key[r["key"]] = r
-    return [r for r in by_key.values() if not (current and stale(r))]
+    newest: dict[tuple, dict] = {}
+    for r in by_key.values():
+        same = _same_result(r)
+        if same is not None:
+            newest[same] = r
+    return [r for r in by_key.values()
+            if (_same_result(r) is None or newest[_same_result(r)] is r) and not (current and stale(r))]
 
 
 def stale_count(records: Iterable[dict]) -> int:

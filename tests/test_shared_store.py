@@ -92,6 +92,22 @@ def test_latest_keeps_one_record_per_key_the_newest():
     assert results.latest(recs) == [{"key": "a", "status": "ok"}, {"key": "b", "status": "ok", "n": 2}]
 
 
+def test_latest_keeps_one_record_of_one_result_under_two_keys():
+    """A parameter added to a codec changes its records' keys; the re-run's identical result
+    supersedes the old record instead of doubling every table row."""
+    def rec(key, psnr, spec="speck"):
+        return {"key": key, "status": "ok", "codec": {"name": "speck", "revision": 1, "spec": spec},
+                "dataset": {"sha256": "x"}, "seed": 0, "target_bpppb": 1.0, "bytes": 100, "metrics": {"psnr": psnr}}
+
+    old, new, other, explicit = rec("a", 40.0), rec("b", 40.0), rec("c", 41.0), rec("d", 40.0, "speck[streams=1]")
+    assert results.latest([old, new]) == [new]
+    assert results.latest([old, dict(new, metrics={"psnr": 40.0 + 1e-12})]) == [dict(new, metrics={"psnr": 40.0 + 1e-12})]
+    assert results.latest([old, other]) == [old, other]  # a different result: both kept
+    assert results.latest([old, explicit]) == [old, explicit]  # a different spec as written: both kept
+    failed = dict(old, status="failed")
+    assert results.latest([failed, dict(failed, key="b")]) == [failed, dict(failed, key="b")]
+
+
 def test_shards_cover_the_task_list_exactly_once(tmp_path, capsys):
     base = ["run", "--codecs", "pca[components=1|2|3]", "--dataset", SMALL, "--rates", "1,2,3", "--no-progress",
             "--no-warmup"]
