@@ -240,13 +240,10 @@ def latest(records: Iterable[dict], *, current: bool = True) -> list[dict]:
     by_key: dict[str, dict] = {}
     for r in records:
         by_key[r["key"]] = r
-    newest: dict[tuple, dict] = {}
-    for r in by_key.values():
-        same = _same_result(r)
-        if same is not None:
-            newest[same] = r
-    return [r for r in by_key.values()
-            if (_same_result(r) is None or newest[_same_result(r)] is r) and not (current and stale(r))]
+    same = {key: _same_result(r) for key, r in by_key.items()}
+    newest = {s: r for s, r in zip(same.values(), by_key.values()) if s is not None}
+    return [r for key, r in by_key.items()
+            if (same[key] is None or newest[same[key]] is r) and not (current and stale(r))]
 
 
 def stale_count(records: Iterable[dict]) -> int:

@@ -104,9 +104,14 @@ def share_bytes(hists: list[np.ndarray], total: int) -> list[int]:
         weights = done + f * span
     if weights.sum() <= 0:
         weights = np.ones(len(hists))
+    return _proportional(weights, total)
+
+
+def _proportional(weights: np.ndarray, total: int) -> list[int]:
+    """``total`` split in proportion to ``weights`` into integers that add up to it (largest remainders)."""
     exact = total * weights / weights.sum()
     shares = np.floor(exact).astype(np.int64)
-    for i in np.argsort(-(exact - shares))[: total - int(shares.sum())]:  # largest remainders
+    for i in np.argsort(-(exact - shares), kind="stable")[: total - int(shares.sum())]:
         shares[i] += 1
     return [int(s) for s in shares]
 
@@ -149,19 +154,5 @@ def truncate_parts(parts: list[bytes], keep: int) -> list[bytes]:
     total = sum(len(p) for p in parts)
     if total <= room:
         return list(parts)
-    sizes = share_bytes_by_length([len(p) for p in parts], room)
+    sizes = _proportional(np.array([len(p) for p in parts], dtype=np.float64), room)  # room < total: each <= its length
     return [p[:s] for p, s in zip(parts, sizes)]
-
-
-def share_bytes_by_length(lengths: list[int], room: int) -> list[int]:
-    """``room`` bytes split in proportion to ``lengths`` (largest remainders; never above a length)."""
-    total = sum(lengths)
-    exact = [room * n / total for n in lengths]
-    sizes = [min(int(e), n) for e, n in zip(exact, lengths)]
-    order = sorted(range(len(lengths)), key=lambda i: sizes[i] - exact[i])
-    for i in order:
-        if sum(sizes) >= room:
-            break
-        if sizes[i] < lengths[i]:
-            sizes[i] += 1
-    return sizes
