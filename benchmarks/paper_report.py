@@ -96,6 +96,11 @@ def answer(table3) -> list[str]:
     return lines + [""] + summary
 
 
+def train_seconds(info: dict) -> float:
+    """A GNN's training time over all processes: a training resumed from a checkpoint adds the earlier ones."""
+    return info.get("train_seconds", 0.0) + (info.get("train_seconds_before_resume") or 0.0)
+
+
 def structures(gnn: list[dict]) -> list[str]:
     """One row per trained GNN: the structure the rate left room for, its size and its time per epoch."""
     out = ["| dataset | spec | target bpppb | channels | parameters | CR | PSNR dB | epochs (main + prune + fine-tune) "
@@ -104,7 +109,7 @@ def structures(gnn: list[dict]) -> list[str]:
         info = r["encode_info"]
         run = info.get("epochs_run") or {}
         total = sum(run.values())
-        per = 1000 * info.get("train_seconds", 0.0) / total if total else float("nan")
+        per = 1000 * train_seconds(info) / total if total else float("nan")
         out.append(f"| {r['dataset']['name']} | `{r['codec']['spec']}` | {r['target_bpppb']:g} | "
                    f"{info['structure']['channels']} | {info.get('params', '–')} | {r['cr']:.1f} | "
                    f"{r['metrics']['psnr']:.2f} | {' + '.join(str(run.get(k, 0)) for k in ('main', 'prune', 'finetune'))} | "
@@ -150,7 +155,7 @@ def main(argv=None) -> int:
     commits = sorted({r.get("hsibench_commit") for r in records if r.get("hsibench_commit")})
     times = sorted(r["time"] for r in records)
     epochs = sorted({(r["encode_info"].get("epochs_run") or {}).get("main") for r in gnn})
-    train = sum(r["encode_info"].get("train_seconds", 0.0) for r in gnn)
+    train = sum(train_seconds(r["encode_info"]) for r in gnn)
     e0 = envs[0] if envs else {}
     lines = [
         "# The paper's study at the paper's schedule, on real cubes",
@@ -188,12 +193,13 @@ def main(argv=None) -> int:
         f"- records: {len(records)} ({len(ok)} ok, {len(failed)} failed), first {times[0] if times else '–'}, "
         f"last {times[-1] if times else '–'} (UTC); {len(envs)} invocations (`run/env.jsonl`)",
         f"- GNN: {len(gnn)} trained networks, main-phase epochs {', '.join(str(e) for e in epochs) or '–'}; "
-        f"training time {_hours(train)} in all (sum over networks, one core each)",
+        f"training time {_hours(train)} in all (sum over networks, one core each; "
+        f"{sum(1 for r in gnn if r['encode_info'].get('resumed_at_epoch'))} resumed from a checkpoint after a stop)",
     ]
     if gnn:
-        slow = max(gnn, key=lambda r: r["encode_info"].get("train_seconds", 0.0))
+        slow = max(gnn, key=lambda r: train_seconds(r["encode_info"]))
         lines.append(f"- slowest GNN: {slow['dataset']['name']} `{slow['codec']['spec']}` @ {slow['target_bpppb']:g} "
-                     f"bpppb, {_hours(slow['encode_info'].get('train_seconds', 0.0))} "
+                     f"bpppb, {_hours(train_seconds(slow['encode_info']))} "
                      f"({slow['encode_info']['structure']['channels']} channels)")
     lines.append(progress(records))
     gnn_failed = [r for r in failed if r["codec"]["name"] == "gnn"]

@@ -3,7 +3,8 @@
 The driver (this module) is the only writer of a run directory: each successful task's stream
 goes to ``streams/<key>.hsib`` (atomically, before its record), then its record is appended to
 ``records.jsonl``; every invocation appends its environment to ``env.jsonl`` and its command to
-``config.json``.  Tasks already recorded as successes are skipped (resume) unless ``force``;
+``config.json``.  A trained codec checkpoints a long training in ``checkpoints/<key>/`` while it
+runs, so a killed run resumes that task from its last checkpoint.  Tasks already recorded as successes are skipped (resume) unless ``force``;
 failures are recorded and retried by the next run.  Several drivers may share one run
 directory (``--shard I/N`` slices, concurrent commands): appends are locked, never rewrites.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
@@ -31,6 +32,7 @@ from .tasks import (  # noqa: F401  (re-exported: the runner's public vocabulary
 DEFAULT_RATES = (0.1, 0.25, 0.5, 1.0, 2.0)
 DEFAULT_DATASET = "synthetic"
 STREAMS_DIR = "streams"
+CHECKPOINTS = "checkpoints"  # <run>/checkpoints/<key>/: a running training's state, removed when it ends
 STREAM_SUFFIX = ".hsib"
 
 
@@ -259,7 +261,7 @@ def run(
 
     def run_phase(phase: list[Task]) -> None:
         done = set() if force else store.done_keys()
-        todo = [t for t in phase if t.key not in done]
+        todo = [replace(t, checkpoint_dir=str(out / CHECKPOINTS / t.key)) for t in phase if t.key not in done]
         summary.skipped += len(phase) - len(todo)
         summary.keys.extend(t.key for t in phase if t.key not in tasks)
         bar.total += len(todo)

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import codecs, datasets, metrics
 from .codecs.base import _fmt, validate_rate
+from .codecs.neural.checkpoint import checkpoints
 from .environment import PeakRSS, cuda_sync, git_commit, versions
 from .errors import HsibenchError, InvalidParameterError, ResolvedElsewhereError
 from .results import SCHEMA_VERSION, task_key
@@ -106,7 +107,8 @@ class Task:
 
     ``resolved`` is the codec's configuration as resolved where the task list was made (the
     key hashes it); ``matched_to`` names the record whose achieved rate this task's target
-    copies (``--match-rate``).
+    copies (``--match-rate``); ``checkpoint_dir``, set by the runner, is where a trained codec
+    keeps the checkpoints that let a killed task resume (:mod:`hsibench.codecs.neural.checkpoint`).
     """
 
     scene: datasets.Scene
@@ -119,6 +121,7 @@ class Task:
     revision: int = 0
     main_process: bool = False  # run in the main process even with --jobs (GPU codecs)
     matched_to: str | None = None
+    checkpoint_dir: str | None = None  # where a long training may checkpoint (not part of the key)
 
 
 def configure(spec: str, seed: int) -> codecs.Codec:
@@ -327,7 +330,8 @@ def execute(task: Task, *, warmup: bool = True) -> tuple[dict, bytes | None]:
             record["warmed_up"] = True
         with PeakRSS() as mem:
             t0 = time.perf_counter()
-            data = codec.encode(cube, bpppb=task.rate)
+            with checkpoints(task.checkpoint_dir):
+                data = codec.encode(cube, bpppb=task.rate)
             cuda_sync()
             t1 = time.perf_counter()
             decoder = configure(codec.name, task.seed)  # fresh instance: bytes alone (+ a secret)

@@ -64,7 +64,7 @@ from ....errors import (
 )
 from ... import limits
 from ...base import Codec, Header, Param, as_output, budget_bytes, register, validate_cube, validate_rate
-from .. import storage
+from .. import checkpoint, storage
 from ..runtime import require_torch, training_device
 from . import schedule, stream
 from .latent import latent_codes
@@ -326,9 +326,12 @@ class GNNCodec(Codec):
         threads_before = torch.get_num_threads()
         if tcfg.threads:
             torch.set_num_threads(tcfg.threads)
+        store = checkpoint.Store(checkpoint.current_folder(), checkpoint.fingerprint(
+            "gnn", self.revision, target, latents, geo, st, grid, replace(tcfg, progress=True), torch.__version__,
+            torch.get_num_threads()))
         t0 = time.perf_counter()
         try:
-            result = Trainer(target, latents, geo, st, tcfg, grid).run(choose_qmax)
+            result = Trainer(target, latents, geo, st, tcfg, grid).run(choose_qmax, store)
         except oom_types() as exc:
             if device == "cuda":
                 torch.cuda.empty_cache()
@@ -384,7 +387,9 @@ class GNNCodec(Codec):
             "epochs_run": result.epochs_run,
             "time_budget_s": tcfg.time_budget_s,
             "stopped_by_time_budget": result.stopped_by_time,
-            "train_seconds": round(train_s, 3),
+            "train_seconds": round(train_s, 3),  # this process's; a resumed training adds the earlier ones
+            "resumed_at_epoch": result.resumed_at_epoch,  # None: trained in one go
+            "train_seconds_before_resume": round(result.seconds_before_resume, 3),
             "tiles": geo.n_tiles,
             "tile_batch": batch,
             "curve": result.curve,
