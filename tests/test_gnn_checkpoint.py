@@ -59,6 +59,7 @@ def test_a_killed_training_resumes_to_the_same_bytes(cube, reference, tmp_path, 
         with checkpoint.checkpoints(tmp_path / "ck"), pytest.raises(Killed):
             codecs.get(SPEC).encode(cube, bpppb=4.0)
     assert (tmp_path / "ck" / checkpoint.FILE).exists()
+    (tmp_path / "ck" / f"{checkpoint.FILE}.tmp999").write_bytes(b"half written")  # a kill while saving
     codec = codecs.get(SPEC)
     with checkpoint.checkpoints(tmp_path / "ck"):
         data = codec.encode(cube, bpppb=4.0)

@@ -95,7 +95,7 @@ class Store:
 
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+            tmp = self.folder / f"{FILE}.tmp{os.getpid()}"
             torch.save({**state, "fingerprint": self.key}, tmp)
             os.replace(tmp, self.path)
         except OSError as exc:
@@ -108,6 +108,8 @@ class Store:
             return
         try:
             self.path.unlink(missing_ok=True)
+            for tmp in self.folder.glob(f"{FILE}.tmp*"):  # left by a process killed while writing
+                tmp.unlink(missing_ok=True)
             self.folder.rmdir()
         except OSError:
             pass
