@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__, codecs, datasets, executors, presets, report
+from . import __version__, claims, codecs, datasets, executors, presets, report
 from .errors import HsibenchError, InvalidParameterError, InvalidRateError, UsageError
 from .results import load_records
-from .runner import DEFAULT_DATASET, DEFAULT_RATES, parse_seeds, parse_shard, plan, run
+from .runner import CHECKPOINTS, DEFAULT_DATASET, DEFAULT_RATES, parse_seeds, parse_shard, plan, run
 
 
 def _rates(text: str) -> list[float]:
@@ -138,6 +138,9 @@ def _cmd_dry_run(args, dataset_specs: list[str], codec_specs: list[str] | None) 
     print("| key | dataset | codec | bpppb | seed | status |\n|---|---|---|---:|---:|---|")
     for t in p.tasks:
         state = "to run" if args.force or t.key not in p.done else "recorded"
+        owner = claims.holder(p.out / CHECKPOINTS / t.key) if state == "to run" else None
+        if owner is not None:
+            state = f"running (pid {owner.get('pid')} on {owner.get('host')})"
         print(f"| {t.key} | {t.scene.name} | {t.spec} | {t.rate:g} | {t.seed} | {state} |")
     todo = len(p.tasks) if args.force else len(p.pending())
     print(f"dry run: {len(p.tasks)} tasks, {todo} to run, {len(p.tasks) - todo} already recorded in {p.out}"
@@ -176,8 +179,9 @@ def _cmd_run(args) -> int:
                 print(f"note: {name} is not in the default run: {cls.default_excluded}", file=sys.stderr)
     records = load_records(summary.out)
     print(report.markdown(records))
+    elsewhere = f", {summary.elsewhere} left to other processes sharing the folder" if summary.elsewhere else ""
     print(f"records: {summary.out / 'records.jsonl'} ({summary.ran} run, {summary.skipped} already recorded, "
-          f"{len(summary.failed)} failed)")
+          f"{len(summary.failed)} failed{elsewhere})")
     for rec in summary.failed:
         print(f"failed: {rec['dataset']['name']} {rec['codec']['spec']} @ {rec['target_bpppb']:g}: "
               f"{rec['error']['type']}: {rec['error']['message']}", file=sys.stderr)

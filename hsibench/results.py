@@ -193,6 +193,35 @@ class RecordStore:
         """Keys of the tasks that succeeded (failures are re-run, never cached)."""
         return {r["key"] for r in self.read() if r.get("status") == "ok"}
 
+    def is_done(self, key: str) -> bool:
+        """Whether ``key`` succeeded, reading only what was appended since this process last asked
+        (another driver may have recorded it since this one listed its tasks)."""
+        ino, offset, keys = _DONE_SEEN.get(self.path, (None, 0, set()))
+        try:
+            with locked(self.path, shared=True), open(self.path, "rb") as f:
+                st = os.fstat(f.fileno())
+                if st.st_ino != ino or st.st_size < offset:  # another file now: read it from the start
+                    ino, offset, keys = st.st_ino, 0, set()
+                f.seek(offset)
+                new = f.read()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise ResultsError(f"cannot read records {self.path}: {exc}") from None
+        whole = new[: new.rfind(b"\n") + 1]  # a line still being written is read next time
+        for line in whole.split(b"\n"):
+            try:
+                rec = json.loads(line) if line.strip() else None
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if isinstance(rec, dict) and rec.get("status") == "ok" and isinstance(rec.get("key"), str):
+                keys.add(rec["key"])
+        _DONE_SEEN[self.path] = (ino, offset + len(whole), keys)
+        return key in keys
+
+
+_DONE_SEEN: dict[Path, tuple[int | None, int, set[str]]] = {}  # RecordStore.is_done: inode, bytes read, keys seen
+
 
 def load_records(run: str | Path) -> list[dict]:
     """Records of a run directory or ``.jsonl`` file; an error if there is none."""

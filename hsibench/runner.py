@@ -3,10 +3,13 @@
 The driver (this module) is the only writer of a run directory: each successful task's stream
 goes to ``streams/<key>.hsib`` (atomically, before its record), then its record is appended to
 ``records.jsonl``; every invocation appends its environment to ``env.jsonl`` and its command to
-``config.json``.  A trained codec checkpoints a long training in ``checkpoints/<key>/`` while it
-runs, so a killed run resumes that task from its last checkpoint.  Tasks already recorded as successes are skipped (resume) unless ``force``;
-failures are recorded and retried by the next run.  Several drivers may share one run
-directory (``--shard I/N`` slices, concurrent commands): appends are locked, never rewrites.
+``config.json``.  Tasks already recorded as successes are skipped (resume) unless ``force``;
+failures are recorded and retried by the next run.  Several drivers may share one run directory
+(``--shard I/N`` slices, or the same command started several times): appends are locked, never
+rewrites, and the process that runs a task claims it in ``checkpoints/<key>/`` (:mod:`.claims`),
+so another driver leaves it alone -- and skips it too if it was recorded after that driver listed
+its tasks.  A trained codec checkpoints a long training in the same folder, so a killed run
+resumes that task from its last checkpoint.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from .errors import InvalidParameterError
 from .executors import Executor, LocalExecutor
 from .results import ENV_FILE, RecordStore, append_line, atomic_write, latest, locked
 from .tasks import (  # noqa: F401  (re-exported: the runner's public vocabulary)
-    WITHHELD, Task, configure, cube_sha256, execute, expand, expand_sweep, expand_sweeps, make_task, parse_seeds,
+    RUNNING_ELSEWHERE, WITHHELD, Task, configure, cube_sha256, execute, expand, expand_sweep, expand_sweeps, make_task, parse_seeds,
     record_spec, shard, warm_up,
 )
 
@@ -43,6 +46,7 @@ class RunSummary:
     out: Path
     ran: int = 0
     skipped: int = 0
+    elsewhere: int = 0  # tasks another process sharing the run folder was running (or had just recorded)
     failed: list[dict] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)  # every task of the command, run or already recorded
 
@@ -243,6 +247,10 @@ def run(
     bar = tqdm(total=0, desc="hsibench", unit="task", disable=not progress, file=sys.stderr, dynamic_ncols=True)
 
     def deliver(task: Task, rec: dict, data: bytes | None) -> None:
+        if rec.get("status") == RUNNING_ELSEWHERE:  # another driver sharing `out` has it
+            summary.elsewhere += 1
+            bar.update(1)
+            return
         if rec.get("status") == "ok" and data is not None and keep_streams:
             try:
                 path = stream_path(out, rec["key"])
@@ -261,7 +269,8 @@ def run(
 
     def run_phase(phase: list[Task]) -> None:
         done = set() if force else store.done_keys()
-        todo = [replace(t, checkpoint_dir=str(out / CHECKPOINTS / t.key)) for t in phase if t.key not in done]
+        todo = [replace(t, checkpoint_dir=str(out / CHECKPOINTS / t.key), recorded_in=None if force else str(out))
+                for t in phase if t.key not in done]
         summary.skipped += len(phase) - len(todo)
         summary.keys.extend(t.key for t in phase if t.key not in tasks)
         bar.total += len(todo)

@@ -18,12 +18,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import codecs, datasets, metrics
+from . import claims, codecs, datasets, metrics
 from .codecs.base import _fmt, validate_rate
 from .codecs.neural.checkpoint import checkpoints
 from .environment import PeakRSS, cuda_sync, git_commit, versions
 from .errors import HsibenchError, InvalidParameterError, ResolvedElsewhereError
-from .results import SCHEMA_VERSION, task_key
+from .results import SCHEMA_VERSION, RecordStore, task_key
 
 WITHHELD = "withheld"
 
@@ -108,7 +108,9 @@ class Task:
     ``resolved`` is the codec's configuration as resolved where the task list was made (the
     key hashes it); ``matched_to`` names the record whose achieved rate this task's target
     copies (``--match-rate``); ``checkpoint_dir``, set by the runner, is where a trained codec
-    keeps the checkpoints that let a killed task resume (:mod:`hsibench.codecs.neural.checkpoint`).
+    keeps the checkpoints that let a killed task resume (:mod:`hsibench.codecs.neural.checkpoint`)
+    and where the process running the task claims it (:mod:`hsibench.claims`); ``recorded_in``
+    (the run folder, unless ``--force``) is checked once more just before the task runs.
     """
 
     scene: datasets.Scene
@@ -121,7 +123,8 @@ class Task:
     revision: int = 0
     main_process: bool = False  # run in the main process even with --jobs (GPU codecs)
     matched_to: str | None = None
-    checkpoint_dir: str | None = None  # where a long training may checkpoint (not part of the key)
+    checkpoint_dir: str | None = None  # where a long training may checkpoint and the task is claimed (not keyed)
+    recorded_in: str | None = None  # a run folder: skip the task if another process recorded it there meanwhile
 
 
 def configure(spec: str, seed: int) -> codecs.Codec:
@@ -311,6 +314,9 @@ def check_resolved_here(task: Task, codec: codecs.Codec) -> None:
         )
 
 
+RUNNING_ELSEWHERE = "running_elsewhere"  # the status of a task another process runs or has just recorded
+
+
 def execute(task: Task, *, warmup: bool = True) -> tuple[dict, bytes | None]:
     """Run one task: its record and, on success, the stream bytes (a failure is a record, not an exception).
 
@@ -318,8 +324,21 @@ def execute(task: Task, *, warmup: bool = True) -> tuple[dict, bytes | None]:
     (:func:`warm_up`); the record says ``warmed_up``.  A process that would resolve the codec
     differently from the task's key (another device, other cores, another codec revision)
     fails the task, before any warm-up, instead of recording numbers under a key that does not
-    describe them (:func:`check_resolved_here`).
+    describe them (:func:`check_resolved_here`).  With a ``checkpoint_dir`` (the runner's), the
+    task is first claimed (:mod:`hsibench.claims`): when another process sharing the run folder
+    holds it, or has recorded it since this one listed its tasks, the record's status is
+    ``running_elsewhere`` and the runner stores nothing.
     """
+    with claims.claimed(task.checkpoint_dir) as mine:
+        if not mine or (task.recorded_in and RecordStore(task.recorded_in).is_done(task.key)):
+            record = base_record(task)
+            record["status"] = RUNNING_ELSEWHERE
+            return record, None
+        return _run(task, warmup)
+
+
+def _run(task: Task, warmup: bool) -> tuple[dict, bytes | None]:
+    """:func:`execute` of a task this process holds."""
     cube = task.scene.cube
     record = base_record(task)
     try:
