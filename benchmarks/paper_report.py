@@ -169,7 +169,7 @@ def main(argv=None) -> int:
         "",
         "```",
         "bash benchmarks/paper_study.sh          # = hsibench run --preset paper --dataset <the three cubes>, "
-        "sharded over the cores; resumable",
+        "one copy per core sharing the tasks; resumable",
         "python benchmarks/paper_report.py       # this README, report.md, the CSVs and figures/",
         "```",
         "",
@@ -185,7 +185,7 @@ def main(argv=None) -> int:
         "",
         "## Machine and time",
         "",
-        f"- machine: {e0.get('cpu')}, {e0.get('cpu_count')} logical CPUs, no GPU; each shard pinned to one core "
+        f"- machine: {e0.get('cpu')}, {e0.get('cpu_count')} logical CPUs, no GPU; each worker (a shard, later a copy of the command) pinned to one core "
         f"(`taskset`), so every GNN trained single-threaded (task keys: threads `auto:1`); the cores were shared "
         f"with development work, so wall times are inflated",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in (e0.get("versions") or {}).items() if v),
