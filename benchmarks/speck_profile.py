@@ -2,6 +2,9 @@
 
     python benchmarks/speck_profile.py [CUBE] [--bpppb 1] [--repeat 5] [--spec speck] [--threads N]
 
+With ``--spec "speck[streams=N]"`` the stages are those of N streams: every slab's transform
+and quantisation, the byte split, then the streams coded (decoded) at once on numba's threads.
+
 CUBE is a path (.npy) or an hsibench dataset spec; default ../shared/data/jasper_ridge.npy.
 Runs the stages of ``Speck._encode`` / ``_decode`` one by one (the same calls, in the same
 order) and prints, per stage, the best of ``--repeat`` runs in process CPU seconds and in wall
@@ -97,6 +100,77 @@ def _stages_decode(codec, stream):
     return out, cube
 
 
+def _stages_encode_streams(codec, cube, bpppb):
+    """The stages of a ``speck[streams=N]`` encode: every slab's transform and quantisation, the
+    byte split, then the N streams coded at once (wall: the parallel section; CPU: all threads)."""
+    from hsibench.codecs import base
+    from hsibench.codecs.wavelet import speck as S
+
+    W, K, T = S.W, S.K, S.T
+    cfg = codec.config
+    out = {}
+    t = _Timer(out)
+    rows, cols, bands = cube.shape
+    slabs = T.row_slabs(rows, min(cfg["streams"], rows))
+    n = len(slabs)
+    sl, tl = W.choose_levels((bands, min(b - a for a, b in slabs), cols), cfg["kind"], cfg["spectral_levels"],
+                             cfg["spatial_levels"])
+    layouts = S._layouts(slabs, bands, cols, cfg["kind"], sl, tl)
+    mean = float(f"{cube.mean(dtype=np.float64):.6g}")
+    with t("band_major"):
+        coeffs = [W.band_major(cube[a:b], mean) for a, b in slabs]
+    with t("transform"):
+        for c, layout in zip(coeffs, layouts):
+            W.forward_inplace(c, layout)
+    with t("quantise"):
+        exp = int(np.frexp(max(K.max_abs(c) for c in coeffs))[1]) - 1
+        quantised = []
+        for c, layout in zip(coeffs, layouts):
+            q, sgn, msb = np.empty(c.size, np.int32), np.empty(c.size, np.uint8), np.empty(c.size, np.int8)
+            K.quantise(c, S._boxes(layout), *S._split_pow2(K.TOP_PLANE - exp), q, sgn, msb)
+            quantised.append((q, sgn, msb, layout))
+    params = {"kind": cfg["kind"], "sl": sl, "tl": tl, "ac": bool(cfg["ac"]), "mean": S._as_number(mean),
+              "lo": S._as_number(S._round_out(float(cube.min()), False)),
+              "hi": S._as_number(S._round_out(float(cube.max()), True)), "exp": exp, "streams": n}
+    limit = base.budget_bytes(bpppb, cube.shape) - codec._header_size(cube, params) - T.LENGTH_BYTES * (n - 1)
+    with t("byte split"):
+        limits = T.share_bytes([T.top_bit_histogram(m, 1) for _, _, m, _ in quantised], limit)
+    with t(f"tables+pyramid+passes ({n} streams at once)"):
+        coded = T.map_slabs(n, lambda i: S._code(*quantised[i], limits[i], cfg["ac"]))
+    return out, codec._pack(cube, params, T.frame([p for p, _ in coded]))
+
+
+def _stages_decode_streams(codec, stream):
+    """The stages of a ``speck[streams=N]`` decode: the N streams decoded and dequantised at once,
+    then every slab's inverse transform and conversion."""
+    from hsibench.codecs import base
+    from hsibench.codecs.wavelet import speck as S
+
+    W, K, T, WK = S.W, S.K, S.T, S.WK
+    out = {}
+    t = _Timer(out)
+    header, payload = base.unpack(stream)
+    rows, cols, bands = header.shape
+    n = T.streams_of(header.params, "streams", rows, "speck")
+    slabs = T.row_slabs(rows, n)
+    kind, sl, tl, ac, mean, lo, hi, exp = S._read_params(header.params, (bands, min(b - a for a, b in slabs), cols))
+    layouts = S._layouts(slabs, bands, cols, kind, sl, tl)
+    with t("tables"):
+        parts = T.unframe(payload, n)
+        tables = [S._tables(layout) for layout in layouts]
+    steps = S._split_pow2(exp - K.TOP_PLANE)
+    with t(f"passes+dequantise ({n} streams at once)"):
+        recs = T.map_slabs(n, lambda i: S._decode_stream(parts[i], tables[i], ac, layouts[i], steps, True))
+    with t("transform"):
+        for rec, layout in zip(recs, layouts):
+            W.inverse_inplace(rec, layout)
+    with t("to_cube"):
+        cube = np.empty(header.shape, dtype=np.float32)
+        for rec, (a, b) in zip(recs, slabs):
+            WK.to_cube(rec, cube[a:b], mean, lo, hi)
+    return out, cube
+
+
 class _Timer:
     def __init__(self, out):
         self.out = out
@@ -117,9 +191,10 @@ def main() -> None:
 
     args, cube, codec, ref, ref_cube = setup(__doc__.splitlines()[0], "speck")
     best: dict[str, dict[str, tuple[float, float]]] = {"encode": {}, "decode": {}}
+    streamed = codec.config["streams"] > 1
     for _ in range(args.repeat):
-        enc, stream = _stages_encode(codec, cube, args.bpppb)
-        dec, rec = _stages_decode(codec, stream)
+        enc, stream = (_stages_encode_streams if streamed else _stages_encode)(codec, cube, args.bpppb)
+        dec, rec = (_stages_decode_streams if streamed else _stages_decode)(codec, stream)
         assert stream == ref, "the staged encoder's stream differs from the codec's"
         assert np.array_equal(rec, ref_cube), "the staged decoder's cube differs from the codec's"
         keep_best(best, "encode", enc)
