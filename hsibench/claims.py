@@ -3,9 +3,10 @@
 Before a task runs, the process that runs it creates ``claim.json`` (host, pid, time) in the
 task's folder ``<run>/checkpoints/<key>/`` (the folder a training checkpoints into) with an
 exclusive create.  Another driver that reaches the same task while the claim is *live* leaves it
-to its owner; a claim is live while its process runs (same host: the pid exists) or, for a
-process on another host, while the folder was written in the last :data:`STALE_S` seconds (a
-training's checkpoints refresh it).  A dead owner's claim is taken over, and the training resumes
+to its owner; a claim is live while its process runs (same host: the pid exists and its process
+started before the claim was written, so a reused pid does not keep it alive) or, for a process
+on another host, while the folder was written in the last :data:`STALE_S` seconds (a training's
+checkpoints refresh it).  A dead owner's claim is taken over, and the training resumes
 from the owner's last checkpoint.  So several plain ``hsibench run`` commands into one folder
 share the work without ``--shard``, and a killed one costs nothing but its unsaved epochs.
 """
@@ -41,6 +42,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _started_at(pid: int) -> float | None:
+    """When process ``pid`` started, in seconds since the epoch (Linux ``/proc``), or None where
+    unknown.  A claim's owner started before it wrote the claim; a process that started later
+    only reuses the pid of a dead owner."""
+    try:
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
+
+
 def _newest_write(folder: Path) -> float:
     try:
         return max((p.stat().st_mtime for p in folder.iterdir()), default=0.0)
@@ -56,7 +70,11 @@ def holder(folder: str | os.PathLike) -> dict | None:
         return None
     host, pid = owner.get("host"), owner.get("pid")
     if host == socket.gethostname() and isinstance(pid, int):
-        return owner if pid != os.getpid() and _pid_alive(pid) else None
+        if pid == os.getpid() or not _pid_alive(pid):
+            return None
+        started, claimed_at = _started_at(pid), owner.get("time")
+        reused = started is not None and isinstance(claimed_at, (int, float)) and started > claimed_at + 2.0
+        return None if reused else owner
     return owner if time.time() - _newest_write(folder) < STALE_S else None
 
 

@@ -26,9 +26,10 @@ def other_process():
     p.wait()
 
 
-def claim_as(folder, pid, host=None):
+def claim_as(folder, pid, host=None, **extra):
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / claims.CLAIM).write_text(json.dumps({"host": host or socket.gethostname(), "pid": pid, "time": 0}))
+    (folder / claims.CLAIM).write_text(json.dumps({"host": host or socket.gethostname(), "pid": pid,
+                                                   "time": time.time(), **extra}))
 
 
 def test_a_claim_is_exclusive_while_its_owner_lives(tmp_path, other_process):
@@ -102,3 +103,11 @@ def test_dry_run_shows_who_runs_a_claimed_task(tmp_path, other_process, capsys):
     claim_as(out / runner.CHECKPOINTS / p.tasks[0].key, other_process.pid)
     assert cli.main(["run", "--dataset", SMALL, "--codecs", "pca", "--rates", "1", "--out", str(out), "--dry-run"]) == 0
     assert f"running (pid {other_process.pid} on {socket.gethostname()})" in capsys.readouterr().out
+
+
+def test_a_reused_pid_does_not_keep_a_dead_claim_alive(tmp_path, other_process):
+    folder = tmp_path / "k"
+    claim_as(folder, other_process.pid)
+    assert claims.holder(folder) is not None
+    claim_as(folder, other_process.pid, time=time.time() - 3600)  # written before that process started
+    assert claims.holder(folder) is None and claims.acquire(folder)
