@@ -164,22 +164,12 @@ class RecordStore:
         """
         if not self.path.exists():
             return []
-        records = []
         try:
             with locked(self.path, shared=True):
                 raw = self.path.read_bytes()
         except OSError as exc:
             raise ResultsError(f"cannot read records {self.path}: {exc}") from None
-        lines = raw.split(b"\n")
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(_from_json(json.loads(line.decode("utf-8"))))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                if n < len(lines):  # not the unterminated tail
-                    warnings.warn(f"{self.path}:{n}: skipping a damaged record line", stacklevel=2)
-        return records
+        return [_from_json(r) for r in _parse_lines(raw, self.path)]
 
     def append(self, record: dict) -> None:
         """Add one record: one whole line appended under the store's lock (never a rewrite)."""
@@ -209,15 +199,25 @@ class RecordStore:
         except OSError as exc:
             raise ResultsError(f"cannot read records {self.path}: {exc}") from None
         whole = new[: new.rfind(b"\n") + 1]  # a line still being written is read next time
-        for line in whole.split(b"\n"):
-            try:
-                rec = json.loads(line) if line.strip() else None
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if isinstance(rec, dict) and rec.get("status") == "ok" and isinstance(rec.get("key"), str):
-                keys.add(rec["key"])
+        keys.update(r["key"] for r in _parse_lines(whole) if r.get("status") == "ok" and isinstance(r.get("key"), str))
         _DONE_SEEN[self.path] = (ino, offset + len(whole), keys)
         return key in keys
+
+
+def _parse_lines(raw: bytes, path: Path | None = None) -> list:
+    """The JSON values of the lines of ``raw``; a damaged line is skipped (with a warning naming
+    ``path`` when given), an unterminated last line silently: it is being written right now."""
+    out = []
+    lines = raw.split(b"\n")
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line.decode("utf-8")))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            if path is not None and n < len(lines):  # not the unterminated tail
+                warnings.warn(f"{path}:{n}: skipping a damaged record line", stacklevel=3)
+    return out
 
 
 _DONE_SEEN: dict[Path, tuple[int | None, int, set[str]]] = {}  # RecordStore.is_done: inode, bytes read, keys seen

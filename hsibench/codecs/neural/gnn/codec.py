@@ -326,9 +326,10 @@ class GNNCodec(Codec):
         threads_before = torch.get_num_threads()
         if tcfg.threads:
             torch.set_num_threads(tcfg.threads)
-        store = checkpoint.Store(checkpoint.current_folder(), checkpoint.fingerprint(
+        folder = checkpoint.current_folder()  # the fingerprint hashes the cube: only when checkpoints are kept
+        store = checkpoint.Store(folder, checkpoint.fingerprint(
             "gnn", self.revision, target, latents, geo, st, grid, replace(tcfg, progress=True), torch.__version__,
-            torch.get_num_threads()))
+            torch.get_num_threads()) if folder is not None else "")
         t0 = time.perf_counter()
         try:
             result = Trainer(target, latents, geo, st, tcfg, grid).run(choose_qmax, store)
