@@ -11,8 +11,8 @@ axis (clipped to ``d``), so splitting a level-``k`` node halves every axis that 
 halved: 8 children in general (octants), 4 or 2 near the top of elongated subbands, one
 single coefficient at level 0.  Aligning the sets to powers of two lets a *max-msb pyramid*
 answer every significance test in O(1) (``pyr[pyr_off[s, k] + node]`` is the highest bit
-plane present in the node).  A set is one int64 in the lists: its subband and its node
-coordinates at its level, bit-packed with the widths in ``pk`` (see :func:`build_tables`).
+plane present in the node; nodes of a level in C order of their coordinates).  The coder's LIS
+is one byte per node in the same layout (:func:`._speck_coder.new_state`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ...errors import InvalidCubeError
 from .. import _bits as B
 from ._speck_coder import TOP_PLANE  # noqa: F401  (re-exported: the scale of the quantiser)
 from ._speck_contexts import N_MODELS  # noqa: F401  (re-exported for the codec)
@@ -110,14 +109,8 @@ def build_tables(boxes, kind: str = "packet") -> dict:
                 pyr_off[s][k] = total
                 total += cnt
     cls = np.array([(2 if b[0] > 0 else 0) + (1 if (b[2] > 0 or b[4] > 0) else 0) for b in boxes], dtype=np.int64)
-    # bit widths of x, y, z in a list entry, then masks; the subband index takes the rest
-    widths = [max(1, (max(d[a] for d in dl) - 1).bit_length()) for a in (2, 1, 0)]
-    if sum(widths) + max(1, (nsb - 1).bit_length()) > 62:
-        raise InvalidCubeError(f"a cube this large ({dims[:, 0].max()} x {dims[:, 1].max()} x "
-                               f"{dims[:, 2].max()} subbands) exceeds the 62-bit set addresses of speck")
-    pk = np.array(widths + [(1 << w) - 1 for w in widths], dtype=np.int64)
     return dict(
-        pk=pk, sb_ctx=_context_table(boxes, dims, kind, cls), sb_off=sb_off, sb_dim=dims, sb_k=sb_k,
+        sb_ctx=_context_table(boxes, dims, kind, cls), sb_off=sb_off, sb_dim=dims, sb_k=sb_k,
         lvl_dim=np.array(lvl_dim, dtype=np.int64).reshape(nsb, kmax + 1, 3),
         pyr_off=np.array(pyr_off, dtype=np.int64).reshape(nsb, kmax + 1),
         lvl_count=np.array(lvl_count, dtype=np.int64), pyr_size=total, kmax=kmax,
