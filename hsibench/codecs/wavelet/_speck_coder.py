@@ -81,6 +81,15 @@ def _word_mask(base, start, end):
     return m
 
 
+@njit(cache=True, inline="always")
+def _children(kp, ka, p, cn):
+    """The child coordinates ``[start, end)`` along one axis of node ``p`` of level ``kp``: two
+    (one at an odd edge of ``cn`` children) while the axis still halves (``kp <= ka``), else one."""
+    if kp <= ka:
+        return 2 * p, min(2 * p + 2, cn)
+    return p, p + 1
+
+
 @njit(cache=True)
 def subband_table(geo):
     """The padding of the significance array and one row of constants per subband.
@@ -250,24 +259,9 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pa
                 xp = stack[sp, 3]
                 kc = kp - 1
                 cnz, cny, cnx = lvl_dim[s, kc, 0], lvl_dim[s, kc, 1], lvl_dim[s, kc, 2]
-                if kp <= kz:
-                    zs = 2 * zp
-                    ze = min(zs + 2, cnz)
-                else:
-                    zs = zp
-                    ze = zp + 1
-                if kp <= ky:
-                    ys = 2 * yp
-                    ye = min(ys + 2, cny)
-                else:
-                    ys = yp
-                    ye = yp + 1
-                if kp <= kx:
-                    xs = 2 * xp
-                    xe = min(xs + 2, cnx)
-                else:
-                    xs = xp
-                    xe = xp + 1
+                zs, ze = _children(kp, kz, zp, cnz)
+                ys, ye = _children(kp, ky, yp, cny)
+                xs, xe = _children(kp, kx, xp, cnx)
                 mm = (ze - zs) * (ye - ys) * (xe - xs)
                 c = 0
                 nsig = 0
