@@ -90,6 +90,24 @@ def _children(kp, ka, p, cn):
     return p, p + 1
 
 
+@njit(cache=True, inline="always")
+def _significant(mode, r0, r1, r2, r3, r4, buf, nbuf, models, limit, sg, ip, z, y, x, dz, dy, dx, plane, scls, sgn, q,
+                 v, lsp_v, lsp_m, nlsp, mag0):
+    """Coefficient ``v`` (at ``sg[ip]``) just found significant: its sign (context from its
+    neighbours' signs), then its entry at the end of the LSP.  Returns the coder state, the sign
+    bit (-1: the stream ended before it, nothing changed) and the new LSP length."""
+    enc = mode == L.ENC_AC or mode == L.ENC_RAW
+    ctx = C.sign_ctx(sg, ip, z, y, x, dz, dy, dx, plane, scls)
+    r0, r1, r2, r3, r4, b = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx, np.int64(sgn[v]) if enc else 0,
+                                     limit)
+    if b >= 0:
+        sg[ip] = 1 - 2 * b
+        lsp_v[nlsp] = v
+        lsp_m[nlsp] = q[v] if enc else mag0
+        nlsp += 1
+    return r0, r1, r2, r3, r4, b, nlsp
+
+
 @njit(cache=True)
 def subband_table(geo):
     """The padding of the significance array and one row of constants per subband.
@@ -217,18 +235,14 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pa
                     break
                 ndec += 1
                 if bit == 1:
-                    ctx = C.sign_ctx(sg, ip, z, y, x, dz, dy, dx, plane, scls)
-                    r0, r1, r2, r3, r4, b = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
-                                                     np.int64(sgn[v]) if enc else 0, limit)
+                    r0, r1, r2, r3, r4, b, nlsp = _significant(mode, r0, r1, r2, r3, r4, buf, nbuf, models, limit, sg,
+                                                               ip, z, y, x, dz, dy, dx, plane, scls, sgn, q, v,
+                                                               lsp_v, lsp_m, nlsp, mag0)
                     if b < 0:
                         stop = True
                         break
                     ndec += 1
                     live[p] = 0
-                    sg[ip] = 1 - 2 * b
-                    lsp_v[nlsp] = v
-                    lsp_m[nlsp] = q[v] if enc else mag0
-                    nlsp += 1
                 continue
             cz = C.set_centre(z, hz, dz)
             cy = C.set_centre(y, hy, dy)
@@ -288,17 +302,13 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pa
                                     ndec += 1
                                 if bit == 1:
                                     nsig += 1
-                                    ctx = C.sign_ctx(sg, ip, cz, cy, cx, dz, dy, dx, plane, scls)
-                                    r0, r1, r2, r3, r4, b = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx,
-                                                                     np.int64(sgn[v]) if enc else 0, limit)
+                                    r0, r1, r2, r3, r4, b, nlsp = _significant(
+                                        mode, r0, r1, r2, r3, r4, buf, nbuf, models, limit, sg, ip, cz, cy, cx, dz, dy,
+                                        dx, plane, scls, sgn, q, v, lsp_v, lsp_m, nlsp, mag0)
                                     if b < 0:
                                         stop = True
                                         break
                                     ndec += 1
-                                    sg[ip] = 1 - 2 * b
-                                    lsp_v[nlsp] = v
-                                    lsp_m[nlsp] = q[v] if enc else mag0
-                                    nlsp += 1
                                 else:
                                     live[v] = 1
                             if stop:
