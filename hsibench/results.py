@@ -199,7 +199,8 @@ class RecordStore:
         except OSError as exc:
             raise ResultsError(f"cannot read records {self.path}: {exc}") from None
         whole = new[: new.rfind(b"\n") + 1]  # a line still being written is read next time
-        keys.update(r["key"] for r in _parse_lines(whole) if r.get("status") == "ok" and isinstance(r.get("key"), str))
+        keys.update(r["key"] for r in _parse_lines(whole)
+                    if isinstance(r, dict) and r.get("status") == "ok" and isinstance(r.get("key"), str))
         _DONE_SEEN[self.path] = (ino, offset + len(whole), keys)
         return key in keys
 

@@ -31,9 +31,9 @@ How it is made fast (the bytes are those of the straightforward implementation):
   constants of a subband come from one table row, loaded once per subband and pass.
 
 State between calls (so a caller may interleave passes of several independent streams): the
-coder state ``st`` (:mod:`.._bits`), the models, ``cnt = [decisions, LSP length, stopped,
-coefficients]``, the LIS (``live``, read through its 8-byte ``words``), the LSP (``lsp_v``,
-``lsp_m``) and the padded significance ``sg`` with its subband table (:func:`subband_table`).  A
+coder state ``st`` (:mod:`.._bits`), the models, ``cnt = [decisions, LSP length, stopped]``, the
+LIS (``live``), the LSP (``lsp_v``, ``lsp_m``) and the padded significance ``sg`` with its subband
+table (:func:`subband_table`).  A
 pass returns 1 and sets ``cnt[2]`` when the byte budget (encoder) or the input (decoder) ends;
 decisions read from real bytes are exactly the encoder's, so any prefix of a stream decodes to
 a coarser version of the same cube.
@@ -65,9 +65,7 @@ def new_state(geo, n):
         live[sb_off[s] if k == 0 else n + pyr_off[s, k]] = 1
     lsp_v = np.empty(max(n, 1), dtype=np.int64)
     lsp_m = np.empty(max(n, 1), dtype=np.uint32)
-    cnt = np.zeros(4, dtype=np.int64)
-    cnt[3] = n
-    return live, lsp_v, lsp_m, cnt, np.zeros(TOP_PLANE + 3, dtype=np.int64)
+    return live, lsp_v, lsp_m, np.zeros(3, dtype=np.int64), np.zeros(TOP_PLANE + 3, dtype=np.int64)
 
 
 @njit(cache=True, inline="always")
@@ -153,8 +151,7 @@ def subband_table(geo):
 
 
 @njit(cache=True)
-def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pad, sbt, live, words, lsp_v, lsp_m,
-               geo):
+def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pad, sbt, live, lsp_v, lsp_m, geo):
     """The sorting pass of plane ``n`` over the level-``k`` LIS; 1 if the stream ended, else 0."""
     sb_k, lvl_dim, pyr_off = geo[2], geo[3], geo[4]
     enc = mode == L.ENC_AC or mode == L.ENC_RAW
@@ -162,7 +159,8 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pa
     r0, r1, r2, r3, r4 = L.load(mode, st)
     ndec = cnt[0]
     nlsp = cnt[1]
-    ncoef = cnt[3]
+    ncoef = sg.shape[0] - 2 * pad  # coefficients; the sets' bytes of ``live`` follow theirs
+    words = live.view(np.uint64)  # ``live`` read eight nodes at a time
     kmax = lvl_dim.shape[1] - 1
     stack = np.empty((8 * (kmax + 2), 4), dtype=np.int64)
     tmp = np.empty((8, 3), dtype=np.int64)
@@ -422,7 +420,6 @@ def run(mode, limit, buf, models, st, msb, pyr, q, sgn, n_coeff, geo):
     and ``sg[pad + v]`` the sign of coefficient ``v`` (+1, -1; 0 while insignificant).
     """
     live, lsp_v, lsp_m, cnt, pass_start = new_state(geo, n_coeff)
-    words = live.view(np.uint64)
     pad, sbt = subband_table(geo)
     sg = np.zeros(n_coeff + 2 * pad, dtype=np.int8)
     kmax = geo[3].shape[1] - 1
@@ -432,8 +429,8 @@ def run(mode, limit, buf, models, st, msb, pyr, q, sgn, n_coeff, geo):
         plane = n
         pass_start[n] = cnt[1]
         for k in range(kmax + 1):
-            if sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pad, sbt, live, words,
-                          lsp_v, lsp_m, geo):
+            if sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pad, sbt, live, lsp_v,
+                          lsp_m, geo):
                 stopped = 1
                 break
         if stopped or refine(mode, n, limit, buf, models, st, cnt, lsp_m, pass_start):
