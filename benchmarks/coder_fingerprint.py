@@ -6,7 +6,7 @@ speed-up changed no byte (the golden test pins one small stream per codec; this 
     cmp before.json after.json
 
 Configurations: the four cubes of ../shared/data (plus a small odd-shaped random cube) x rates
-0.1 / 1 / 2 bpppb x transform kinds and AC on / off; each row holds the SHA-256 of the stream,
+0.1 / 1 / 2 bpppb x transform kinds, AC on / off and three streams; each row holds the SHA-256 of the stream,
 of the decoded cube, and of a decode of the stream's first half (embedded prefix).
 """
 
@@ -25,8 +25,9 @@ DATA = ROOT.parent / "shared" / "data"
 
 RATES = (0.1, 1.0, 2.0)
 VARIANTS = {
-    "speck": ["speck", "speck[ac=false]", "speck[kind=dyadic]", "speck[spectral_levels=5,spatial_levels=4]"],
-    "spiht": ["spiht", "spiht[kind=dyadic]", "spiht[ac=false]"],
+    "speck": ["speck", "speck[ac=false]", "speck[kind=dyadic]", "speck[spectral_levels=5,spatial_levels=4]",
+              "speck[streams=3]"],
+    "spiht": ["spiht", "spiht[kind=dyadic]", "spiht[ac=false]", "spiht[streams=3]"],
 }
 
 

@@ -61,7 +61,8 @@ def _stages_encode(codec, cube, bpppb):
         buf = np.zeros(limit + 16, dtype=np.uint8)
         st = B.enc_new() if ac else B.bw_new()
         models = B.new_models(K.N_MODELS)
-        SC.run(BL.mode_of(True, ac), limit, buf, models, st, msb, pyr, q, sgn, n, S._geometry(tb))
+        geo = S._geometry(tb)
+        SC.run(BL.mode_of(True, ac), limit, buf, models, st, msb, pyr, q, sgn, geo, *SC.workspace(geo, n, False))
         size = B.enc_finish(st, buf) if ac else B.bw_finish(st, buf)
     payload = buf[:size].tobytes()
     return out, codec._pack(cube, params, payload)
@@ -78,20 +79,20 @@ def _stages_decode(codec, stream):
     rows, cols, bands = header.shape
     kind, sl, tl, ac, mean, lo, hi, exp = S._read_params(header.params, (bands, rows, cols))
     layout = W.make_layout((bands, rows, cols), kind, sl, tl)
-    boxes = np.asarray(layout.subbands, dtype=np.int64).reshape(-1, 6)
     with t("tables"):
         tb = K.build_tables(layout.subbands, layout.kind)
-    rec = np.empty((bands, rows, cols), dtype=np.float64)
+    rec = np.zeros((bands, rows, cols), dtype=np.float64)
     with t("passes (coder)"):
         data = np.frombuffer(payload, dtype=np.uint8).copy()
         st = B.dec_new(data) if ac else B.br_new()
         models = B.new_models(K.N_MODELS)
         d8 = np.zeros(1, dtype=np.int8)
-        _, _, _, m, lsp_v, lsp_m, sg, pad = SC.run(BL.mode_of(False, ac), 0, data, models, st, d8, d8,
-                                                   np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), rec.size,
-                                                   S._geometry(tb))
+        geo = S._geometry(tb)
+        work = SC.workspace(geo, rec.size, True)
+        m = SC.run(BL.mode_of(False, ac), 0, data, models, st, d8, d8, np.zeros(1, dtype=np.int32),
+                   np.zeros(1, dtype=np.uint8), geo, *work)[3]
     with t("dequantise"):
-        K.scatter_lsp(lsp_v, lsp_m, m, sg[pad:pad + rec.size], boxes, *S._split_pow2(exp - K.TOP_PLANE), rec)
+        K.scatter_lsp(work[1], work[2], m, *S._split_pow2(exp - K.TOP_PLANE), rec.reshape(-1))
     with t("transform"):
         W.inverse_inplace(rec, layout)
     with t("to_cube"):
@@ -141,12 +142,12 @@ def _stages_encode_streams(codec, cube, bpppb):
 
 
 def _stages_decode_streams(codec, stream):
-    """The stages of a ``speck[streams=N]`` decode: the N streams decoded and dequantised at once,
-    then every slab's inverse transform and conversion."""
+    """The stages of a ``speck[streams=N]`` decode: the N streams decoded at once, each through
+    to its slab of the cube (dequantised, inverse transformed, converted) on its thread."""
     from hsibench.codecs import base
     from hsibench.codecs.wavelet import speck as S
 
-    W, K, T, WK = S.W, S.K, S.T, S.WK
+    K, T = S.K, S.T
     out = {}
     t = _Timer(out)
     header, payload = base.unpack(stream)
@@ -159,15 +160,10 @@ def _stages_decode_streams(codec, stream):
         parts = T.unframe(payload, n)
         tables = [S._tables(layout) for layout in layouts]
     steps = S._split_pow2(exp - K.TOP_PLANE)
-    with t(f"passes+dequantise ({n} streams at once)"):
-        recs = T.map_slabs(n, lambda i: S._decode_stream(parts[i], tables[i], ac, layouts[i], steps, True))
-    with t("transform"):
-        for rec, layout in zip(recs, layouts):
-            W.inverse_inplace(rec, layout)
-    with t("to_cube"):
+    with t(f"passes+dequantise+transform+to_cube ({n} streams at once)"):
         cube = np.empty(header.shape, dtype=np.float32)
-        for rec, (a, b) in zip(recs, slabs):
-            WK.to_cube(rec, cube[a:b], mean, lo, hi)
+        T.map_slabs(n, lambda i: S._decode_slab(parts[i], tables[i], ac, layouts[i], steps, (mean, lo, hi),
+                                                cube[slabs[i][0]:slabs[i][1]], True))
     return out, cube
 
 

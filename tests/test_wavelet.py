@@ -118,6 +118,13 @@ def test_numba_kernels_equal_numpy_reference(kind, levels, shape):
     W.inverse_inplace(ref, layout, impl="numpy")
     np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-9)
     np.testing.assert_allclose(fast, x, rtol=0, atol=1e-8)
+    serial = x.copy()  # the single-thread kernels run the same arithmetic: equal bits
+    W.forward_inplace(serial, layout, impl="serial")
+    W.forward_inplace(x, layout)
+    assert np.array_equal(serial, x)
+    W.inverse_inplace(serial, layout, impl="serial")
+    W.inverse_inplace(x, layout)
+    assert np.array_equal(serial, x)
 
 
 def test_in_place_needs_a_float64_c_array():

@@ -156,27 +156,33 @@ def lift_axis(a, nb, nr, nc, axis, inverse, chunks=1):
     outer = nr if axis == 0 else nb
     chunks = max(1, min(chunks, outer))
     for t in prange(chunks):
-        lo = t * outer // chunks
-        hi = (t + 1) * outer // chunks
-        if axis == 0:
-            tmp = np.empty((nb, nc), dtype=np.float64)
-            for y in range(lo, hi):
-                if inverse:
-                    _inv_slab(a[:nb, y, :nc], tmp)
-                else:
-                    _fwd_slab(a[:nb, y, :nc], tmp)
-        elif axis == 1:
-            tmp = np.empty((nr, nc), dtype=np.float64)
-            for z in range(lo, hi):
-                if inverse:
-                    _inv_slab(a[z, :nr, :nc], tmp)
-                else:
-                    _fwd_slab(a[z, :nr, :nc], tmp)
-        else:
-            buf = np.empty(nc, dtype=np.float64)
-            for z in range(lo, hi):
-                for y in range(nr):
-                    _line(a[z, y, :nc], buf, inverse)
+        lift_span(a, nb, nr, nc, axis, inverse, t * outer // chunks, (t + 1) * outer // chunks)
+
+
+@njit(cache=True, nogil=True)
+def lift_span(a, nb, nr, nc, axis, inverse, lo, hi):
+    """:func:`lift_axis` for the slabs (or the planes of lines) ``lo:hi`` alone, on the calling
+    thread without the GIL: ``0:outer`` is the whole level, for one of several arrays
+    transformed on as many threads at once (``outer``: ``nr`` along axis 0, else ``nb``)."""
+    if axis == 0:
+        tmp = np.empty((nb, nc), dtype=np.float64)
+        for y in range(lo, hi):
+            if inverse:
+                _inv_slab(a[:nb, y, :nc], tmp)
+            else:
+                _fwd_slab(a[:nb, y, :nc], tmp)
+    elif axis == 1:
+        tmp = np.empty((nr, nc), dtype=np.float64)
+        for z in range(lo, hi):
+            if inverse:
+                _inv_slab(a[z, :nr, :nc], tmp)
+            else:
+                _fwd_slab(a[z, :nr, :nc], tmp)
+    else:
+        buf = np.empty(nc, dtype=np.float64)
+        for z in range(lo, hi):
+            for y in range(nr):
+                _line(a[z, y, :nc], buf, inverse)
 
 
 @njit(cache=True, parallel=True)
@@ -197,9 +203,18 @@ def to_band_major(cube, out, offset):
 def to_cube(a, out, offset, lo, hi):
     """``out[r, c, b] = clip(a[b, r, c] + offset, lo, hi)`` (the decoder's way back), tiled;
     rows are shared among numba's threads."""
+    rows = a.shape[1]
+    chunks = min(rows, 64)
+    for t in prange(chunks):
+        to_cube_rows(a, out, offset, lo, hi, t * rows // chunks, (t + 1) * rows // chunks)
+
+
+@njit(cache=True, nogil=True)
+def to_cube_rows(a, out, offset, lo, hi, r0, r1):
+    """:func:`to_cube` for rows ``r0:r1`` alone, on the calling thread without the GIL."""
     bands, rows, cols = a.shape
     tile = 32
-    for r in prange(rows):
+    for r in range(r0, r1):
         for c0 in range(0, cols, tile):
             c1 = min(c0 + tile, cols)
             for b in range(bands):

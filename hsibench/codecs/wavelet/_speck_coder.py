@@ -23,8 +23,10 @@ How it is made fast (the bytes are those of the straightforward implementation):
   pyramid do (testing in insertion order instead jumped across the cube and cost about 1.3x
   the time; spatial order also codes up to 0.15 dB better at 0.5-2 bpppb on the shared cubes);
 * the LSP keeps each coefficient's magnitude (encoder) or reconstruction (decoder) *in list
-  order* beside its index, so the refinement pass streams through memory instead of jumping
-  across the cube.
+  order*, so the refinement pass streams through memory instead of jumping across the cube; a
+  decoder's entry also holds the coefficient's place in the slab's 3-D array and its sign, so
+  the reconstruction is written there in one pass (:func:`._speck_kernels.scatter_lsp`);
+* the large arrays come from numpy (huge pages), not from numba's allocator (:func:`workspace`).
 * significance for the contexts is one padded int8 sign array ``sg`` (0, +1, -1; see
   :func:`subband_table`): every neighbour and parent a context looks at is loaded without a
   bounds check and masked arithmetically, so contexts cost no data-dependent branch; the
@@ -33,8 +35,7 @@ How it is made fast (the bytes are those of the straightforward implementation):
 State between calls (so a caller may interleave passes of several independent streams): the
 coder state ``st`` (:mod:`.._bits`), the models, ``cnt = [decisions, LSP length, stopped]``, the
 LIS (``live``), the LSP (``lsp_v``, ``lsp_m``) and the padded significance ``sg`` with its subband
-table (:func:`subband_table`).  A
-pass returns 1 and sets ``cnt[2]`` when the byte budget (encoder) or the input (decoder) ends;
+table (:func:`subband_table`), all from :func:`workspace`.  A pass returns 1 and sets ``cnt[2]`` when the byte budget (encoder) or the input (decoder) ends;
 decisions read from real bytes are exactly the encoder's, so any prefix of a stream decodes to
 a coarser version of the same cube.
 """
@@ -51,21 +52,24 @@ from . import _speck_contexts as C
 TOP_PLANE = 30  # magnitudes are scaled so that the largest lies in [2**30, 2**31)
 
 
-@njit(cache=True)
-def new_state(geo, n):
-    """Fresh LIS (every subband's root at its top level), LSP and counters for ``n`` coefficients.
+def workspace(geo, n, decode):
+    """The coder's working arrays for ``n`` coefficients: ``live`` (every subband's root in the
+    LIS at its top level), the LSP (``lsp_v`` only for a decoder) and the padded significance
+    ``sg``, with its padding and subband table (:func:`subband_table`).
 
     ``live[v]`` is coefficient ``v`` (level 0), ``live[n + pyr_off[s, k] + node]`` a set of level
-    ``k >= 1``; the length is a whole number of 8-byte words (:func:`sort_level` reads words)."""
+    ``k >= 1``; its length is a whole number of 8-byte words (:func:`sort_level` reads words).
+    Allocated by numpy, which asks the kernel for huge pages for large arrays; numba's own
+    allocator maps 4 KiB pages, whose faults cost a large cube's decode about 15 % of its CPU."""
     sb_off, sb_k, pyr_off, lvl_count = geo[0], geo[2], geo[4], geo[5]
-    size = n + lvl_count[1:].sum()
-    live = np.zeros((size + 15) // 8 * 8, dtype=np.int8)
-    for s in range(sb_off.shape[0] - 1):
-        k = sb_k[s, 3]
-        live[sb_off[s] if k == 0 else n + pyr_off[s, k]] = 1
-    lsp_v = np.empty(max(n, 1), dtype=np.int64)
+    live = np.zeros((n + int(lvl_count[1:].sum()) + 15) // 8 * 8, dtype=np.int8)
+    top = sb_k[:, 3]
+    live[np.where(top == 0, sb_off[:-1], n + pyr_off[np.arange(top.shape[0]), top])] = 1
+    pad, sbt = subband_table(geo)
+    sg = np.zeros(n + 2 * pad, dtype=np.int8)
+    lsp_v = np.empty(max(n, 1) if decode else 1, dtype=np.int64)
     lsp_m = np.empty(max(n, 1), dtype=np.uint32)
-    return live, lsp_v, lsp_m, np.zeros(3, dtype=np.int64), np.zeros(TOP_PLANE + 3, dtype=np.int64)
+    return live, lsp_v, lsp_m, sg, pad, sbt
 
 
 @njit(cache=True, inline="always")
@@ -90,18 +94,22 @@ def _children(kp, ka, p, cn):
 
 @njit(cache=True, inline="always")
 def _significant(mode, r0, r1, r2, r3, r4, buf, nbuf, models, limit, sg, ip, z, y, x, dz, dy, dx, plane, scls, sgn, q,
-                 v, lsp_v, lsp_m, nlsp, mag0):
-    """Coefficient ``v`` (at ``sg[ip]``) just found significant: its sign (context from its
-    neighbours' signs), then its entry at the end of the LSP.  Returns the coder state, the sign
-    bit (-1: the stream ended before it, nothing changed) and the new LSP length."""
+                 v, at, lsp_v, lsp_m, nlsp, mag0):
+    """Coefficient ``v`` (at ``sg[ip]``, at ``at`` in the slab's 3-D array) just found
+    significant: its sign (context from its neighbours' signs), then its entry at the end of the
+    LSP (a decoder's ``lsp_v``: ``2 * at + 1`` if negative, else ``2 * at``).  Returns the coder
+    state, the sign bit (-1: the stream ended before it, nothing changed) and the new LSP length."""
     enc = mode == L.ENC_AC or mode == L.ENC_RAW
     ctx = C.sign_ctx(sg, ip, z, y, x, dz, dy, dx, plane, scls)
     r0, r1, r2, r3, r4, b = L.decide(mode, r0, r1, r2, r3, r4, buf, nbuf, models, ctx, np.int64(sgn[v]) if enc else 0,
                                      limit)
     if b >= 0:
         sg[ip] = 1 - 2 * b
-        lsp_v[nlsp] = v
-        lsp_m[nlsp] = q[v] if enc else mag0
+        if enc:
+            lsp_m[nlsp] = q[v]
+        else:
+            lsp_v[nlsp] = 2 * at + b
+            lsp_m[nlsp] = mag0
         nlsp += 1
     return r0, r1, r2, r3, r4, b, nlsp
 
@@ -115,13 +123,14 @@ def subband_table(geo):
     every neighbour a context looks at is inside the array (the contexts mask those outside
     the subband instead of branching).  Row ``s``: first coefficient, dims z, y, x, plane
     size, class, then the parent (:func:`._speck_contexts.parent_sig`: first coefficient in
-    ``sg``, shifts, last coordinates, rows and columns), sign class, levels along z, y, x."""
-    sb_off, sb_dim, sb_k, sb_ctx = geo[0], geo[1], geo[2], geo[6]
+    ``sg``, shifts, last coordinates, rows and columns), sign class, levels along z, y, x, and
+    where the subband lies in the slab's 3-D array (first coefficient, plane and row strides)."""
+    sb_off, sb_dim, sb_k, sb_ctx, sb_at = geo[0], geo[1], geo[2], geo[6], geo[7]
     nsb = sb_off.shape[0] - 1
     pad = 1
     for s in range(nsb):
         pad = max(pad, sb_dim[s, 1] * sb_dim[s, 2] + sb_dim[s, 2] + 2)
-    t = np.zeros((max(nsb, 1), 19), dtype=np.int64)
+    t = np.zeros((max(nsb, 1), 22), dtype=np.int64)
     for s in range(nsb):
         t[s, 0] = sb_off[s]
         t[s, 1] = sb_dim[s, 0]
@@ -147,12 +156,21 @@ def subband_table(geo):
         t[s, 16] = sb_k[s, 0]
         t[s, 17] = sb_k[s, 1]
         t[s, 18] = sb_k[s, 2]
+        t[s, 19] = sb_at[s, 0]
+        t[s, 20] = sb_at[s, 1]
+        t[s, 21] = sb_at[s, 2]
     return pad, t
 
 
-@njit(cache=True)
-def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pad, sbt, live, lsp_v, lsp_m, geo):
-    """The sorting pass of plane ``n`` over the level-``k`` LIS; 1 if the stream ended, else 0."""
+@njit(cache=True, _nrt=False)
+def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pad, sbt, live, words, lsp_v, lsp_m, geo,
+               stack, tmp):
+    """The sorting pass of plane ``n`` over the level-``k`` LIS; 1 if the stream ended, else 0.
+
+    ``words`` is ``live`` read eight nodes at a time; ``stack`` and ``tmp`` are the split's
+    scratch (:func:`run`).  Compiled without reference counting (``_nrt=False``): every array
+    passed to an inlined helper would otherwise cost an atomic increment and decrement per
+    decision, about a fifth of a decoder's time."""
     sb_k, lvl_dim, pyr_off = geo[2], geo[3], geo[4]
     enc = mode == L.ENC_AC or mode == L.ENC_RAW
     nbuf = buf.shape[0]
@@ -160,10 +178,6 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pa
     ndec = cnt[0]
     nlsp = cnt[1]
     ncoef = sg.shape[0] - 2 * pad  # coefficients; the sets' bytes of ``live`` follow theirs
-    words = live.view(np.uint64)  # ``live`` read eight nodes at a time
-    kmax = lvl_dim.shape[1] - 1
-    stack = np.empty((8 * (kmax + 2), 4), dtype=np.int64)
-    tmp = np.empty((8, 3), dtype=np.int64)
     mag0 = np.uint32(3) << n  # a decoder's new LSP entry: midpoint 1.5 * 2**n, in half steps
     stop = False
     for s in range(sbt.shape[0]):
@@ -188,6 +202,9 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pa
         kz = sbt[s, 16]
         ky = sbt[s, 17]
         kx = sbt[s, 18]
+        at0 = sbt[s, 19]
+        atz = sbt[s, 20]
+        aty = sbt[s, 21]
         ldy = lvl_dim[s, k, 1]
         ldx = lvl_dim[s, k, 2]
         region = off if k == 0 else ncoef + pyr_off[s, k]
@@ -235,7 +252,7 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pa
                 if bit == 1:
                     r0, r1, r2, r3, r4, b, nlsp = _significant(mode, r0, r1, r2, r3, r4, buf, nbuf, models, limit, sg,
                                                                ip, z, y, x, dz, dy, dx, plane, scls, sgn, q, v,
-                                                               lsp_v, lsp_m, nlsp, mag0)
+                                                               at0 + z * atz + y * aty + x, lsp_v, lsp_m, nlsp, mag0)
                     if b < 0:
                         stop = True
                         break
@@ -302,7 +319,8 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pa
                                     nsig += 1
                                     r0, r1, r2, r3, r4, b, nlsp = _significant(
                                         mode, r0, r1, r2, r3, r4, buf, nbuf, models, limit, sg, ip, cz, cy, cx, dz, dy,
-                                        dx, plane, scls, sgn, q, v, lsp_v, lsp_m, nlsp, mag0)
+                                        dx, plane, scls, sgn, q, v, at0 + cz * atz + cy * aty + cx, lsp_v, lsp_m, nlsp,
+                                        mag0)
                                     if b < 0:
                                         stop = True
                                         break
@@ -372,10 +390,11 @@ def sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pa
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def refine(mode, n, limit, buf, models, st, cnt, lsp_m, pass_start):
     """The refinement pass of plane ``n``: bit ``n`` of every coefficient significant before it,
-    with a model by how many planes it has been significant (1, 2, more); 1 if the stream ended."""
+    with a model by how many planes it has been significant (1, 2, more); 1 if the stream ended.
+    Without reference counting, like :func:`sort_level`."""
     enc = mode == L.ENC_AC or mode == L.ENC_RAW
     nbuf = buf.shape[0]
     r0, r1, r2, r3, r4 = L.load(mode, st)
@@ -412,28 +431,31 @@ def refine(mode, n, limit, buf, models, st, cnt, lsp_m, pass_start):
 
 
 @njit(cache=True, nogil=True)
-def run(mode, limit, buf, models, st, msb, pyr, q, sgn, n_coeff, geo):
-    """Code bit planes from the top down until done or the stream ends.
+def run(mode, limit, buf, models, st, msb, pyr, q, sgn, geo, live, lsp_v, lsp_m, sg, pad, sbt):
+    """Code bit planes from the top down until done or the stream ends, in the arrays of
+    :func:`workspace`.
 
-    Returns ``(stopped, last plane, decisions, LSP length, lsp_v, lsp_m, sg, pad)``; for a
-    decoder, ``lsp_m[i]`` is the magnitude of coefficient ``lsp_v[i]`` in half quantiser steps
-    and ``sg[pad + v]`` the sign of coefficient ``v`` (+1, -1; 0 while insignificant).
+    Returns ``(stopped, last plane, decisions, LSP length)``; for a decoder, ``lsp_m[i]`` is then
+    the magnitude, in half quantiser steps, of the coefficient at ``lsp_v[i] >> 1`` in the slab's
+    3-D array, negative if ``lsp_v[i]`` is odd.
     """
-    live, lsp_v, lsp_m, cnt, pass_start = new_state(geo, n_coeff)
-    pad, sbt = subband_table(geo)
-    sg = np.zeros(n_coeff + 2 * pad, dtype=np.int8)
+    cnt = np.zeros(3, dtype=np.int64)
+    pass_start = np.zeros(TOP_PLANE + 3, dtype=np.int64)
     kmax = geo[3].shape[1] - 1
+    words = live.view(np.uint64)
+    stack = np.empty((8 * (kmax + 2), 4), dtype=np.int64)  # the sets a split has still to split
+    tmp = np.empty((8, 3), dtype=np.int64)  # the significant children of one split
     plane = TOP_PLANE
     stopped = 0
     for n in range(TOP_PLANE, -1, -1):
         plane = n
         pass_start[n] = cnt[1]
         for k in range(kmax + 1):
-            if sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pad, sbt, live, lsp_v,
-                          lsp_m, geo):
+            if sort_level(mode, n, k, limit, buf, models, st, cnt, msb, pyr, q, sgn, sg, pad, sbt, live, words,
+                          lsp_v, lsp_m, geo, stack, tmp):
                 stopped = 1
                 break
         if stopped or refine(mode, n, limit, buf, models, st, cnt, lsp_m, pass_start):
             stopped = 1
             break
-    return stopped, plane, cnt[0], cnt[1], lsp_v, lsp_m, sg, pad
+    return stopped, plane, cnt[0], cnt[1]

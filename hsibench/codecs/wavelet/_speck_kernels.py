@@ -12,7 +12,7 @@ halved: 8 children in general (octants), 4 or 2 near the top of elongated subban
 single coefficient at level 0.  Aligning the sets to powers of two lets a *max-msb pyramid*
 answer every significance test in O(1) (``pyr[pyr_off[s, k] + node]`` is the highest bit
 plane present in the node; nodes of a level in C order of their coordinates).  The coder's LIS
-is one byte per node in the same layout (:func:`._speck_coder.new_state`).
+is one byte per node in the same layout (:func:`._speck_coder.workspace`).
 """
 
 from __future__ import annotations
@@ -109,8 +109,11 @@ def build_tables(boxes, kind: str = "packet") -> dict:
                 pyr_off[s][k] = total
                 total += cnt
     cls = np.array([(2 if b[0] > 0 else 0) + (1 if (b[2] > 0 or b[4] > 0) else 0) for b in boxes], dtype=np.int64)
+    rows, cols = max((b[3] for b in boxes), default=0), max((b[5] for b in boxes), default=0)
+    sb_at = np.array([((b[0] * rows + b[2]) * cols + b[4], rows * cols, cols) for b in boxes],
+                     dtype=np.int64).reshape(-1, 3)  # where each box lies in the (bands, rows, cols) array
     return dict(
-        sb_ctx=_context_table(boxes, dims, kind, cls), sb_off=sb_off, sb_dim=dims, sb_k=sb_k,
+        sb_ctx=_context_table(boxes, dims, kind, cls), sb_off=sb_off, sb_dim=dims, sb_k=sb_k, sb_at=sb_at,
         lvl_dim=np.array(lvl_dim, dtype=np.int64).reshape(nsb, kmax + 1, 3),
         pyr_off=np.array(pyr_off, dtype=np.int64).reshape(nsb, kmax + 1),
         lvl_count=np.array(lvl_count, dtype=np.int64), pyr_size=total, kmax=kmax,
@@ -143,7 +146,7 @@ def max_abs(a):
 @njit(cache=True)
 def plane_table(boxes):
     """One row ``(subband, z, flat offset)`` per z-plane of every subband box, in subband-major
-    order: the independent work items of :func:`quantise` and :func:`scatter`."""
+    order: the independent work items of :func:`quantise`."""
     total = 0
     for s in range(boxes.shape[0]):
         total += boxes[s, 1] - boxes[s, 0]
@@ -184,50 +187,30 @@ def quantise(a, boxes, scale1, scale2, q, sgn, msb):
 
 
 @njit(cache=True, inline="always")
-def _scatter_plane(rec, sg, boxes, s, z, p, f, step2, out):
-    """One z-plane of subband ``s`` (first flat index ``p``) of :func:`scatter`.  Branch-free:
-    ``rec`` is 0 wherever ``sg`` is, and multiplying by -1.0 negates exactly."""
-    x0, x1 = boxes[s, 4], boxes[s, 5]
-    for y in range(boxes[s, 2], boxes[s, 3]):
-        row = out[z, y, x0:x1]
-        for j in range(x1 - x0):
-            row[j] = ((rec[p + j] * f) * step2) * sg[p + j]
-        p += x1 - x0
+def _scatter_range(lsp_v, lsp_m, lo, hi, f, step2, out):
+    """Entries ``lo:hi`` of a decoder's LSP into ``out`` (see :func:`scatter_lsp`); multiplying
+    by -1.0 negates exactly."""
+    for i in range(lo, hi):
+        e = lsp_v[i]
+        out[e >> 1] = ((lsp_m[i] * f) * step2) * (1.0 - 2.0 * (e & 1))
 
 
 @njit(cache=True, parallel=True)
-def scatter(rec, sg, boxes, step1, step2, out):
-    """Write decoded magnitudes ``rec`` (half steps; signs +1 / -1 / 0 in ``sg``) back into the
-    3-D coefficient array; planes of the subband boxes are shared among numba's threads."""
-    planes = plane_table(boxes)
-    for i in prange(planes.shape[0]):
-        _scatter_plane(rec, sg, boxes, planes[i, 0], planes[i, 1], planes[i, 2], 0.5 * step1, step2, out)
-
-
-@njit(cache=True, inline="always")
-def _lsp_rec(lsp_v, lsp_m, m, n):
-    """The decoder's LSP as one magnitude per coefficient (zero where none was decoded)."""
-    rec = np.zeros(n, dtype=np.uint32)
-    for i in range(m):
-        rec[lsp_v[i]] = lsp_m[i]
-    return rec
-
-
-@njit(cache=True)
-def scatter_lsp(lsp_v, lsp_m, m, sg, boxes, step1, step2, out):
-    """:func:`scatter` of a decoder's LSP: magnitude ``lsp_m[i]`` (half steps) of coefficient
-    ``lsp_v[i]``, sign ``sg[lsp_v[i]]`` (the coder's significance array without its padding)."""
-    scatter(_lsp_rec(lsp_v, lsp_m, m, sg.shape[0]), sg, boxes, step1, step2, out)
+def scatter_lsp(lsp_v, lsp_m, m, step1, step2, out):
+    """Write a decoder's LSP (:func:`._speck_coder.run`) into the flat, zeroed coefficient array
+    ``out``: magnitude ``lsp_m[i]`` half steps of ``step1 * step2`` at ``lsp_v[i] >> 1``, negative
+    if ``lsp_v[i]`` is odd.  Every coefficient is in the LSP at most once, so numba's threads
+    share the list in chunks."""
+    chunks = 64
+    for c in prange(chunks):
+        _scatter_range(lsp_v, lsp_m, c * m // chunks, (c + 1) * m // chunks, 0.5 * step1, step2, out)
 
 
 @njit(cache=True, nogil=True)
-def scatter_lsp_serial(lsp_v, lsp_m, m, sg, boxes, step1, step2, out):
+def scatter_lsp_serial(lsp_v, lsp_m, m, step1, step2, out):
     """:func:`scatter_lsp` on the calling thread alone, without the GIL: for one of several
     streams decoded on as many threads at once."""
-    rec = _lsp_rec(lsp_v, lsp_m, m, sg.shape[0])
-    planes = plane_table(boxes)
-    for i in range(planes.shape[0]):
-        _scatter_plane(rec, sg, boxes, planes[i, 0], planes[i, 1], planes[i, 2], 0.5 * step1, step2, out)
+    _scatter_range(lsp_v, lsp_m, 0, m, 0.5 * step1, step2, out)
 
 
 @njit(cache=True, nogil=True)

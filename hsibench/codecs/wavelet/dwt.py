@@ -234,10 +234,12 @@ def _level(a: np.ndarray, nb: int, nr: int, nc: int, axis: int, inverse: bool, i
     """One lifting level along ``axis`` of the corner box ``a[:nb, :nr, :nc]``."""
     if impl == "numba":
         _K.lift_axis(a, nb, nr, nc, axis, inverse, _K.threads())
+    elif impl == "serial":
+        _K.lift_span(a, nb, nr, nc, axis, inverse, 0, nr if axis == 0 else nb)
     elif impl == "numpy":
         _along(a, (0, nb, 0, nr, 0, nc), axis, _lift_inv0 if inverse else _lift_fwd0)
     else:
-        raise InvalidParameterError(f"impl must be 'numba' or 'numpy'; got {impl!r}")
+        raise InvalidParameterError(f"impl must be 'numba', 'serial' or 'numpy'; got {impl!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,7 +341,9 @@ def forward(x_brc: np.ndarray, kind: str = "packet", spectral_levels=None, spati
 def forward_inplace(a: np.ndarray, layout: Layout, *, impl: str = "numba") -> None:
     """:func:`forward` on a C-contiguous float64 array of ``layout.shape``, overwriting it (no copy).
 
-    ``impl="numpy"`` runs the vectorised numpy reference instead of the numba kernels.
+    ``impl="numpy"`` runs the vectorised numpy reference instead of the numba kernels;
+    ``impl="serial"`` runs the numba kernels on the calling thread alone, without the GIL (for
+    one of several arrays transformed on as many threads at once).  The result is the same.
     """
     _check_work_array(a, layout)
     b, r, c = a.shape
@@ -387,7 +391,8 @@ def inverse(coeffs: np.ndarray, layout: Layout) -> np.ndarray:
 
 
 def inverse_inplace(a: np.ndarray, layout: Layout, *, impl: str = "numba") -> None:
-    """:func:`inverse` on a C-contiguous float64 coefficient array, overwriting it (no copy)."""
+    """:func:`inverse` on a C-contiguous float64 coefficient array, overwriting it (no copy);
+    ``impl`` as for :func:`forward_inplace`."""
     _check_work_array(a, layout)
     b, r, c = a.shape
     if layout.kind == "packet":

@@ -156,13 +156,9 @@ class Speck(Codec):
         layouts = _layouts(slabs, bands, cols, kind, sl, tl)
         tables = [_tables(layout) if len(part) else None for part, layout in zip(parts, layouts)]
         steps = _split_pow2(exp - K.TOP_PLANE) if exp is not None else (0.0, 0.0)
-        outs = T.map_slabs(n, lambda i: _decode_stream(parts[i], tables[i], ac, layouts[i], steps, n > 1))
         cube = np.empty(header.shape, dtype=np.float32)  # C-contiguous (rows, cols, bands), no extra copy
-        for i, ((a, b), layout) in enumerate(zip(slabs, layouts)):
-            out, outs[i] = outs[i], None
-            if len(parts[i]):
-                W.inverse_inplace(out, layout)
-            WK.to_cube(out, cube[a:b], mean, lo, hi)
+        T.map_slabs(n, lambda i: _decode_slab(parts[i], tables[i], ac, layouts[i], steps, (mean, lo, hi),
+                                              cube[slabs[i][0]:slabs[i][1]], n > 1))
         return cube
 
     def _truncate_payload(self, header: Header, payload: bytes, keep: int) -> bytes:
@@ -193,8 +189,9 @@ def _code(q, sgn, msb, layout: W.Layout, limit: int, ac: bool) -> tuple[bytes, d
     buf = np.zeros(limit + 16, dtype=np.uint8)
     st = B.enc_new() if ac else B.bw_new()
     models = B.new_models(K.N_MODELS)
-    stopped, plane, decisions = SC.run(BL.mode_of(True, ac), limit, buf, models, st, msb, pyr, q, sgn, q.size,
-                                       _geometry(t))[:3]
+    geo = _geometry(t)
+    stopped, plane, decisions, _ = SC.run(BL.mode_of(True, ac), limit, buf, models, st, msb, pyr, q, sgn, geo,
+                                          *SC.workspace(geo, q.size, False))
     if decisions == 0:
         return b"", {}
     size = B.enc_finish(st, buf) if ac else B.bw_finish(st, buf)
@@ -203,27 +200,34 @@ def _code(q, sgn, msb, layout: W.Layout, limit: int, ac: bool) -> tuple[bytes, d
     return buf[:size].tobytes(), {"last_plane": int(plane), "complete": not stopped, "decisions": int(decisions)}
 
 
-def _decode_stream(payload: bytes, t: dict | None, ac: bool, layout: W.Layout, steps: tuple,
-                   serial: bool) -> np.ndarray:
-    """Decode one embedded stream into its slab's wavelet coefficients (zeros for an empty
-    stream); ``serial``: scatter on this thread alone (one of several decoded at once)."""
-    if not len(payload):
-        return np.zeros(layout.shape, dtype=np.float64)
-    data = np.frombuffer(payload, dtype=np.uint8).copy()  # writeable: one kernel codes both ways
-    st = B.dec_new(data) if ac else B.br_new()
-    models = B.new_models(K.N_MODELS)
-    dummy8 = np.zeros(1, dtype=np.int8)
-    n = int(t["sb_off"][-1])
-    _, _, _, m, lsp_v, lsp_m, sg, pad = SC.run(BL.mode_of(False, ac), 0, data, models, st, dummy8, dummy8,
-                                               np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), n, _geometry(t))
-    out = np.empty(layout.shape, dtype=np.float64)
-    (K.scatter_lsp_serial if serial else K.scatter_lsp)(lsp_v, lsp_m, m, sg[pad:pad + n], _boxes(layout), *steps, out)
-    return out
+def _decode_slab(payload: bytes, t: dict | None, ac: bool, layout: W.Layout, steps: tuple, shift: tuple,
+                 out: np.ndarray, serial: bool) -> None:
+    """Decode one embedded stream into its slab ``out`` of the cube: the coefficients (zeros for
+    an empty stream), the inverse transform, then ``shift = (mean, lo, hi)`` and float32.
+    ``serial``: every stage on this thread alone, without the GIL (one of several slabs decoded
+    at once, each through to the cube, so that no thread waits for the others between stages)."""
+    coeffs = np.zeros(layout.shape, dtype=np.float64)  # numpy: huge pages (:func:`._speck_coder.workspace`)
+    if len(payload):
+        data = np.frombuffer(payload, dtype=np.uint8).copy()  # writeable: one kernel codes both ways
+        st = B.dec_new(data) if ac else B.br_new()
+        dummy8 = np.zeros(1, dtype=np.int8)
+        geo = _geometry(t)
+        work = SC.workspace(geo, coeffs.size, True)
+        m = SC.run(BL.mode_of(False, ac), 0, data, B.new_models(K.N_MODELS), st, dummy8, dummy8,
+                   np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), geo, *work)[3]
+        (K.scatter_lsp_serial if serial else K.scatter_lsp)(work[1], work[2], m, *steps, coeffs.reshape(-1))
+        del work
+        W.inverse_inplace(coeffs, layout, impl="serial" if serial else "numba")
+    mean, lo, hi = shift
+    if serial:
+        WK.to_cube_rows(coeffs, out, mean, lo, hi, 0, coeffs.shape[1])
+    else:
+        WK.to_cube(coeffs, out, mean, lo, hi)
 
 
 def _geometry(t: dict) -> tuple:
     """The octree tables in the order :mod:`._speck_coder` takes them (one tuple)."""
-    return t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], t["sb_ctx"]
+    return t["sb_off"], t["sb_dim"], t["sb_k"], t["lvl_dim"], t["pyr_off"], t["lvl_count"], t["sb_ctx"], t["sb_at"]
 
 
 def _read_params(p: dict, shape_brc):
