@@ -148,7 +148,6 @@ def _sign_ctx(sg, i, sy, sz):
     return _vote(sg, i, 1) + 3 * _vote(sg, i, sy) + 9 * _vote(sg, i, sz)
 
 
-@njit(cache=True, nogil=True)
 def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, ccls, top, limit, st, buf, models, ncls,
         stats):
     """Code bit planes ``top .. 0`` until done or out of room; return True if cut.
@@ -167,7 +166,32 @@ def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, 
     state array (read at the start, written back at the end, so :func:`.._bits.enc_finish`
     / ``bw_finish`` follow), buffer and models; ``stats[0:6]`` count the LIP, child, D(i),
     L(i), refinement and sign decisions and ``stats[8:13]`` the ones among the first five.
+
+    The lists and the significance array are allocated here, by numpy (huge pages for large
+    arrays; numba's allocator maps 4 KiB pages, whose faults cost a large cube's coding
+    noticeably), and the passes run in :func:`_passes` without the GIL.
     """
+    nn = nz * ny * nx
+    npar = int(np.count_nonzero(kind > 0))
+    pad = nx * ny + 1
+    sg = np.zeros(nn + 2 * pad, dtype=np.int8)  # sign of coefficient i at sg[pad + i], 0 = insignificant
+    lip = np.empty(nn, dtype=np.int32)
+    lsp = np.empty(nn, dtype=np.int32)
+    lsp_m = np.empty(nn, dtype=np.int32)  # magnitude in LSP order (decoder: as decoded so far)
+    lsp_c = np.empty(nn, dtype=np.uint8)  # refinement model base in LSP order
+    lis = np.empty(2 * npar + 8, dtype=np.int32)
+    lis_t = np.empty(2 * npar + 8, dtype=np.uint8)
+    children = np.empty(MAX_CHILDREN, dtype=np.int64)
+    return _passes(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, ccls, top, limit, st, buf,
+                   models, ncls, stats, sg, pad, lip, lsp, lsp_m, lsp_c, lis, lis_t, children)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _passes(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, ccls, top, limit, st, buf, models,
+            ncls, stats, sg, pad, lip, lsp, lsp_m, lsp_c, lis, lis_t, out):
+    """The passes of :func:`run` in its arrays.  Compiled without reference counting
+    (``_nrt=False``): every array passed to an inlined helper would otherwise cost an atomic
+    increment and decrement per decision."""
     enc = mode == ENC_AC or mode == ENC_RAW
     ac = mode == ENC_AC or mode == DEC_AC
     need_ss = 4 if ac else 2  # significance + sign
@@ -185,19 +209,6 @@ def run(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, kind, 
     n_lip = n_child = n_d = n_l = n_ref = n_sign = 0
     o_lip = o_child = o_d = o_l = o_ref = 0
 
-    npar = 0
-    for i in range(nn):
-        if kind[i] > 0:
-            npar += 1
-    pad = sz + 1
-    sg = np.zeros(nn + 2 * pad, dtype=np.int8)  # sign of coefficient i at sg[pad + i], 0 = insignificant
-    lip = np.empty(nn, dtype=np.int32)
-    lsp = np.empty(nn, dtype=np.int32)
-    lsp_m = np.empty(nn, dtype=np.int32)  # magnitude in LSP order (decoder: as decoded so far)
-    lsp_c = np.empty(nn, dtype=np.uint8)  # refinement model base in LSP order
-    lis = np.empty(2 * npar + 8, dtype=np.int32)
-    lis_t = np.empty(2 * npar + 8, dtype=np.uint8)
-    out = np.empty(MAX_CHILDREN, dtype=np.int64)
     nlip = 0
     nlis = 0
     nlsp = 0
