@@ -96,10 +96,18 @@ def walk(mode, delta, bsq, M, D, u_max, gamma_0, gamma_star, kprime, buf, data):
     ``mode`` 0 counts, 1 writes into ``buf`` (uint8; returns -1 if it is too small), 2 reads
     from ``data`` into ``delta`` (returns -1 if the data end too early).
     """
-    rows, cols, bands = delta.shape
-    acc = np.zeros(bands, dtype=np.int64)
-    cnt = np.zeros(bands, dtype=np.int64)
+    bands = delta.shape[2]
     state = _bits.bw_new() if mode == _WRITE else _bits.br_new()
+    return _walk(mode, delta, bsq, M, D, u_max, gamma_0, gamma_star, kprime, buf, data, np.zeros(bands, dtype=np.int64),
+                 np.zeros(bands, dtype=np.int64), state)
+
+
+@njit(cache=True, _nrt=False)
+def _walk(mode, delta, bsq, M, D, u_max, gamma_0, gamma_star, kprime, buf, data, acc, cnt, state):
+    """:func:`walk` in its state arrays.  Compiled without reference counting (``_nrt=False``):
+    every array passed to the inlined :func:`_sample` would otherwise cost an atomic increment
+    and decrement per sample."""
+    rows, cols, bands = delta.shape
     total = np.int64(0)
     if bsq:
         for z in range(bands):
