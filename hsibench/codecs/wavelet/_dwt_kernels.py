@@ -212,7 +212,7 @@ def to_cube(a, out, offset, lo, hi):
 @njit(cache=True, nogil=True)
 def to_cube_rows(a, out, offset, lo, hi, r0, r1):
     """:func:`to_cube` for rows ``r0:r1`` alone, on the calling thread without the GIL."""
-    bands, rows, cols = a.shape
+    bands, cols = a.shape[0], a.shape[2]
     tile = 32
     for r in range(r0, r1):
         for c0 in range(0, cols, tile):

@@ -26,7 +26,9 @@ How it is made fast (the bytes are those of the straightforward implementation):
   order*, so the refinement pass streams through memory instead of jumping across the cube; a
   decoder's entry also holds the coefficient's place in the slab's 3-D array and its sign, so
   the reconstruction is written there in one pass (:func:`._speck_kernels.scatter_lsp`);
-* the large arrays come from numpy (huge pages), not from numba's allocator (:func:`workspace`).
+* the large arrays come from numpy (huge pages), not from numba's allocator (:func:`workspace`);
+* the passes are compiled without reference counting (``_nrt=False``), which would otherwise
+  cost an atomic increment and decrement of every array an inlined helper takes, per decision.
 * significance for the contexts is one padded int8 sign array ``sg`` (0, +1, -1; see
   :func:`subband_table`): every neighbour and parent a context looks at is loaded without a
   bounds check and masked arithmetically, so contexts cost no data-dependent branch; the
@@ -35,9 +37,9 @@ How it is made fast (the bytes are those of the straightforward implementation):
 State between calls (so a caller may interleave passes of several independent streams): the
 coder state ``st`` (:mod:`.._bits`), the models, ``cnt = [decisions, LSP length, stopped]``, the
 LIS (``live``), the LSP (``lsp_v``, ``lsp_m``) and the padded significance ``sg`` with its subband
-table (:func:`subband_table`), all from :func:`workspace`.  A pass returns 1 and sets ``cnt[2]`` when the byte budget (encoder) or the input (decoder) ends;
-decisions read from real bytes are exactly the encoder's, so any prefix of a stream decodes to
-a coarser version of the same cube.
+table (:func:`subband_table`), all from :func:`workspace`.  A pass returns 1 and sets ``cnt[2]``
+when the byte budget (encoder) or the input (decoder) ends; decisions read from real bytes are
+exactly the encoder's, so any prefix of a stream decodes to a coarser version of the same cube.
 """
 
 from __future__ import annotations

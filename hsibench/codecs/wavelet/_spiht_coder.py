@@ -197,7 +197,6 @@ def _passes(mode, tree, nz, ny, nx, root_box, mag, mb, neg, lp, dbits, lbits, ki
     need_ss = 4 if ac else 2  # significance + sign
     need_1 = 2 if ac else 1
     nbuf = buf.shape[0]
-    nn = nz * ny * nx
     sy = nx
     sz = nx * ny
     base_child = ncls * N_NB

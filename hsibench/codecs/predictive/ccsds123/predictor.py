@@ -81,7 +81,7 @@ def run(samples, delta, decode, signed, D, P, full, kind, R, omega, t_inc_exp, n
     fills ``samples`` with the reconstruction.  ``abs_lim``, ``rel_lim``, ``phi`` and ``psi``
     hold one value per band.
     """
-    rows, cols, bands = samples.shape
+    cols, bands = samples.shape[1], samples.shape[2]
     if signed:
         smin = -(np.int64(1) << (D - 1))
         smax = (np.int64(1) << (D - 1)) - 1
