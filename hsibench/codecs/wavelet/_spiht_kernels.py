@@ -175,8 +175,17 @@ def quantise(coef, scale, mag, neg, mb):
 @njit(cache=True, parallel=True)
 def reconstruct(mag, neg, lp, scale, out):
     """Magnitudes at the middle of each coefficient's uncertainty interval, signed and scaled
-    (element-wise, shared among numba's threads)."""
-    for i in prange(mag.shape[0]):
+    (element-wise, in chunks shared among numba's threads)."""
+    n = mag.shape[0]
+    chunks = 64
+    for c in prange(chunks):
+        reconstruct_span(mag, neg, lp, scale, out, c * n // chunks, (c + 1) * n // chunks)
+
+
+@njit(cache=True, nogil=True)
+def reconstruct_span(mag, neg, lp, scale, out, lo, hi):
+    """:func:`reconstruct` of elements ``lo:hi`` on the calling thread alone, without the GIL."""
+    for i in range(lo, hi):
         p = lp[i]
         if p < 0:
             out[i] = 0.0

@@ -384,24 +384,10 @@ class SPIHT(Codec):
         except InvalidParameterError as exc:
             raise CorruptDataError(f"spiht stream header has invalid wavelet levels: {exc}") from None
         parts = T.unframe(payload, n) if n > 1 else [payload]
-        decoded = T.map_slabs(n, lambda i: _decode_stream(parts[i], trees[i], layouts[i].shape, top, ac))
         in_float32 = max(abs(lo), abs(hi)) <= FLOAT32_MAX
         out = np.empty(header.shape, dtype=np.float32 if in_float32 else np.float64)
-        for i, ((a, b), layout) in enumerate(zip(slabs, layouts)):
-            (mag, neg, lp), decoded[i] = decoded[i], None
-            flat = np.empty(mag.size, dtype=np.float64)
-            K.reconstruct(mag, neg, lp, math.ldexp(1.0, -min(e, 1000)), flat)
-            if e > 1000:
-                flat *= math.ldexp(1.0, 1000 - e)
-            del mag, neg, lp
-            x = flat.reshape(layout.shape)
-            dwt.inverse_inplace(x, layout)
-            if in_float32:  # clip(x + mean) to float32 in one tiled pass; the range keeps every value finite
-                WK.to_cube(x, out[a:b], float(mean), float(lo), float(hi))
-            else:  # a crafted range beyond float32: as_output clips what would overflow
-                x += mean
-                np.clip(x, lo, hi, out=x)
-                out[a:b] = np.moveaxis(x, 0, 2)
+        T.map_slabs(n, lambda i: _decode_slab(parts[i], trees[i], layouts[i], top, ac, e, (mean, lo, hi),
+                                              out[slabs[i][0]:slabs[i][1]], n > 1))
         return out
 
     def _truncate_payload(self, header: Header, payload: bytes, keep: int) -> bytes:
@@ -458,6 +444,35 @@ def _code(mag, neg, mb, tree: Tree, shape: tuple, top: int, limit: int, ac: bool
         "ones": dict(zip(("lip", "child", "set_d", "set_l", "refine"), map(int, stats[8:13]))),
     }
     return buf[:n].tobytes() + bytes(pad - n), info
+
+
+def _decode_slab(payload: bytes, tree: Tree, layout: dwt.Layout, top: int, ac: bool, e: int, shift: tuple,
+                 out: np.ndarray, serial: bool) -> None:
+    """Decode one slab's stream into its rows ``out`` of the cube: coefficients, inverse transform,
+    ``shift = (mean, lo, hi)``.  ``serial``: every stage on this thread alone, without the GIL
+    (one of several slabs decoded at once, each through to the cube)."""
+    mag, neg, lp = _decode_stream(payload, tree, layout.shape, top, ac)
+    flat = np.empty(mag.size, dtype=np.float64)
+    scale = math.ldexp(1.0, -min(e, 1000))
+    if serial:
+        K.reconstruct_span(mag, neg, lp, scale, flat, 0, mag.size)
+    else:
+        K.reconstruct(mag, neg, lp, scale, flat)
+    if e > 1000:
+        flat *= math.ldexp(1.0, 1000 - e)
+    del mag, neg, lp
+    x = flat.reshape(layout.shape)
+    dwt.inverse_inplace(x, layout, impl="serial" if serial else "numba")
+    mean, lo, hi = (float(v) for v in shift)
+    if out.dtype == np.float32:  # clip(x + mean) to float32 in one tiled pass; the range keeps every value finite
+        if serial:
+            WK.to_cube_rows(x, out, mean, lo, hi, 0, x.shape[1])
+        else:
+            WK.to_cube(x, out, mean, lo, hi)
+    else:  # a crafted range beyond float32: as_output clips what would overflow
+        x += mean
+        np.clip(x, lo, hi, out=x)
+        out[...] = np.moveaxis(x, 0, 2)
 
 
 def _decode_stream(payload: bytes, tree: Tree, shape: tuple, top: int, ac: bool) -> tuple:
