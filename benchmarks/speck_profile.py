@@ -72,7 +72,7 @@ def _stages_decode(codec, stream):
     from hsibench.codecs import base
     from hsibench.codecs.wavelet import speck as S
 
-    W, K, SC, B, BL, WK = S.W, S.K, S.SC, S.B, S.BL, S.WK
+    W, K, SC, B, BL = S.W, S.K, S.SC, S.B, S.BL
     out = {}
     t = _Timer(out)
     header, payload = base.unpack(stream)
@@ -97,7 +97,7 @@ def _stages_decode(codec, stream):
         W.inverse_inplace(rec, layout)
     with t("to_cube"):
         cube = np.empty(header.shape, dtype=np.float32)
-        WK.to_cube(rec, cube, mean, lo, hi)
+        W.to_cube(rec, cube, mean, lo, hi)
     return out, cube
 
 

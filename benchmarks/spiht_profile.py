@@ -54,7 +54,7 @@ def _profile(S, fn, sink):
         S.KC = _Timed(saved[4], sink)
     if saved[5] is not None:
         S.WK = _Timed(saved[5], sink)
-    S.dwt = _Timed(saved[1], sink, {"forward_inplace", "inverse_inplace"})
+    S.dwt = _Timed(saved[1], sink, {"forward_inplace", "inverse_inplace", "to_cube"})
     S._bits = _Timed(saved[2], sink)
     tree_proxy = _Timed(S, sink, {"build_tree"})
     S.build_tree = tree_proxy.__getattr__("build_tree")

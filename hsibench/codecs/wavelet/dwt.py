@@ -43,8 +43,8 @@ pywt = lazy_module("pywt")
 _K = lazy_module("hsibench.codecs.wavelet._dwt_kernels")
 
 __all__ = [
-    "KINDS", "Layout", "analysis_filters", "band_major", "choose_levels", "forward", "forward_inplace", "inverse", "transform_params",
-    "inverse_inplace", "make_layout", "max_levels",
+    "KINDS", "Layout", "analysis_filters", "band_major", "choose_levels", "forward", "forward_inplace", "inverse",
+    "inverse_inplace", "make_layout", "max_levels", "to_cube", "transform_params",
 ]
 
 KINDS = ("packet", "dyadic")
@@ -381,6 +381,18 @@ def band_major(cube: np.ndarray, offset: float = 0.0) -> np.ndarray:
         cube = cube.astype(cube.dtype.newbyteorder("="))
     _K.to_band_major(np.ascontiguousarray(cube), out, float(offset))
     return out
+
+
+def to_cube(coeffs: np.ndarray, out: np.ndarray, offset: float, lo: float, hi: float, *, impl: str = "numba") -> None:
+    """``out[r, c, b] = clip(coeffs[b, r, c] + offset, lo, hi)``: a decoded work array back into
+    ``(rows, cols, bands)`` order, by a tiled numba copy; ``impl="serial"`` on the calling thread
+    alone, without the GIL (one of several slabs converted at once)."""
+    if impl == "serial":
+        _K.to_cube_rows(coeffs, out, offset, lo, hi, 0, coeffs.shape[1])
+    elif impl == "numba":
+        _K.to_cube(coeffs, out, offset, lo, hi)
+    else:
+        raise InvalidParameterError(f"impl must be 'numba' or 'serial'; got {impl!r}")
 
 
 def inverse(coeffs: np.ndarray, layout: Layout) -> np.ndarray:

@@ -45,7 +45,6 @@ B = lazy_module("hsibench.codecs._bits")
 BL = lazy_module("hsibench.codecs._bits_local")
 K = lazy_module("hsibench.codecs.wavelet._speck_kernels")
 SC = lazy_module("hsibench.codecs.wavelet._speck_coder")
-WK = lazy_module("hsibench.codecs.wavelet._dwt_kernels")
 
 # bounds on the stored scale exponent floor(log2(max |coefficient|)): float64 coefficients reach down to
 # 2**-1074; cubes within the float32 range (validate_cube) transform to well below 2**400, and
@@ -218,11 +217,7 @@ def _decode_slab(payload: bytes, t: dict | None, ac: bool, layout: W.Layout, ste
         (K.scatter_lsp_serial if serial else K.scatter_lsp)(work[1], work[2], m, *steps, coeffs.reshape(-1))
         del work
         W.inverse_inplace(coeffs, layout, impl="serial" if serial else "numba")
-    mean, lo, hi = shift
-    if serial:
-        WK.to_cube_rows(coeffs, out, mean, lo, hi, 0, coeffs.shape[1])
-    else:
-        WK.to_cube(coeffs, out, mean, lo, hi)
+    W.to_cube(coeffs, out, *shift, impl="serial" if serial else "numba")
 
 
 def _geometry(t: dict) -> tuple:

@@ -61,7 +61,6 @@ from ..base import FLOAT32_MAX, Codec, Header, Param, budget_bytes, register, un
 _bits = lazy_module("hsibench.codecs._bits")
 K = lazy_module("hsibench.codecs.wavelet._spiht_kernels")
 KC = lazy_module("hsibench.codecs.wavelet._spiht_coder")
-WK = lazy_module("hsibench.codecs.wavelet._dwt_kernels")
 
 _MAX_VOXELS = 2**31  # list entries are int32 flat indices
 _MAG_BITS = 30  # magnitudes are scaled below 2^30: int32 with room for the reconstruction
@@ -465,10 +464,7 @@ def _decode_slab(payload: bytes, tree: Tree, layout: dwt.Layout, top: int, ac: b
     dwt.inverse_inplace(x, layout, impl="serial" if serial else "numba")
     mean, lo, hi = (float(v) for v in shift)
     if out.dtype == np.float32:  # clip(x + mean) to float32 in one tiled pass; the range keeps every value finite
-        if serial:
-            WK.to_cube_rows(x, out, mean, lo, hi, 0, x.shape[1])
-        else:
-            WK.to_cube(x, out, mean, lo, hi)
+        dwt.to_cube(x, out, mean, lo, hi, impl="serial" if serial else "numba")
     else:  # a crafted range beyond float32: as_output clips what would overflow
         x += mean
         np.clip(x, lo, hi, out=x)
