@@ -8,7 +8,9 @@ run in their own Python process on the same cubes (default: every ``.npy`` of ..
 specs (``;``-separated, since a spec may hold commas) and rates.  Per row: PSNR (data range =
 max - min) of the full decode and, for embedded codecs, of a decode of the stream truncated to
 half its bytes (``hsibench.codecs.truncate``), and the bytes; then, per spec, the lowest and the
-mean difference.  A codec whose bytes changed should show equal or better quality here.
+mean difference; with 4 rates or more, per cube and spec, the Bjøntegaard deltas of this tree
+against the base (:mod:`hsibench.bd`, PCHIP, on the streams' bytes): the whole curve, not only
+the points.  A codec whose bytes changed should show equal or better quality here.
 """
 
 from __future__ import annotations
@@ -69,7 +71,29 @@ def _table(base: dict, new: dict, base_name: str) -> list[str]:
     for spec, d in diffs.items():
         lines.append(f"{spec}: {len(d)} points, lowest diff {min(d):+.3f} dB, mean {sum(d) / len(d):+.3f} dB, "
                      f"{sum(x >= -0.02 for x in d)} within -0.02 dB or better")
-    return lines
+    return lines + _bd_lines(base, new)
+
+
+def _bd_lines(base: dict, new: dict) -> list[str]:
+    """BD-PSNR and BD-rate of this tree against the base per cube and spec (4 rates or more)."""
+    from hsibench import bd
+
+    curves: dict[tuple[str, str], list[tuple[int, float, int, float]]] = {}
+    for key, (p0, _, b0) in base.items():
+        cube, spec, _ = key.split("|")
+        p1, _, b1 = new[key]
+        curves.setdefault((cube, spec), []).append((b0, p0, b1, p1))
+    lines = []
+    for (cube, spec), pts in curves.items():
+        if len(pts) < 4:
+            continue
+        pts.sort()
+        b0, p0, b1, p1 = (list(col) for col in zip(*pts))
+        dp = bd.bd_psnr(b0, p0, b1, p1, method="pchip")
+        dr = bd.bd_rate(b0, p0, b1, p1, method="pchip")
+        lines.append(f"{cube} {spec}: BD-PSNR {dp:+.3f} dB, BD-rate {dr:+.2f} % over {b0[0]}-{b0[-1]} bytes "
+                     f"({len(pts)} rates)")
+    return ([""] if lines else []) + lines
 
 
 def main(argv=None) -> int:
