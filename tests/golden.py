@@ -10,6 +10,14 @@ deliberate change and a revision bump:
 The cube is integer arithmetic only (no transcendental functions), so it is bit-identical on
 every machine.  Streams that depend on a library's floating-point kernels (torch for the GNN,
 OpenJPEG for the JPEG 2000 codecs) are pinned to that library's version, which the file records.
+A torch-trained stream also depends on the processor (MKL and torch pick their float kernels by
+CPU model: coolchic's golden stream differs between two AMD EPYC generations with the same
+torch), so its entry may pin several machines, each by :func:`kernel_id`:
+
+    python tests/golden.py --pin-machine coolchic   # add this machine's stream (same revision)
+
+On a machine the entry pins, other bytes fail; on one it does not, bytes that match no pinned
+stream are not judged (the test says so and skips).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import platform
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -51,6 +60,26 @@ def golden_cube(rows: int = 24, cols: int = 20, bands: int = 16) -> np.ndarray:
     return (smooth + noise).astype(np.uint16)
 
 
+def kernel_id() -> str:
+    """This machine's float kernels for torch: a short hash of the torch version, its CPU capability
+    and the processor (vendor, family, model, flags).  Two machines with the same id run the same
+    kernels, so a torch-trained golden stream pinned on one must match on the other."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            first = fh.read().split("\n\n", 1)[0]
+        fields = dict(line.split(":", 1) for line in first.splitlines() if ":" in line)
+        fields = {k.strip(): v.strip() for k, v in fields.items()}
+        flags = " ".join(sorted(fields.get("flags", "").split()))
+        cpu = "|".join([fields.get("vendor_id", ""), fields.get("cpu family", ""), fields.get("model", ""), flags])
+    except OSError:  # not Linux: the platform's processor string
+        pass
+    ident = "|".join([torch.__version__, torch.backends.cpu.get_cpu_capability(), platform.machine(), cpu])
+    return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+
 def library_version(codec: str) -> str | None:
     lib = LIBRARY.get(codec)
     return metadata.version(lib) if lib else None
@@ -77,19 +106,35 @@ def entry(codec: str) -> dict:
     return out
 
 
-def check(name: str, data: bytes, revision: int, pinned: dict) -> str | None:
-    """Why ``data`` (codec ``name`` at ``revision``) breaks the golden entry ``pinned``, or None if it matches."""
+def check(name: str, data: bytes, revision: int, pinned: dict, machine: str | None = None) -> str | None:
+    """Why ``data`` (codec ``name`` at ``revision``) breaks the golden entry ``pinned``, or None if it matches.
+
+    ``machine`` (:func:`kernel_id`) is given for codecs whose bytes depend on the processor: bytes
+    matching any pinned machine's stream pass; other bytes fail on a pinned machine and, on one
+    the entry does not pin, give a message starting with ``UNPINNED`` (not a verdict: the caller skips)."""
     how = f"python tests/golden.py --update {name}"
     if revision != pinned["revision"]:
         return (f"codec '{name}' is at revision {revision} but its golden stream is of revision "
                 f"{pinned['revision']}: regenerate it with {how}")
     digest = hashlib.sha256(data).hexdigest()
-    if (len(data), digest) != (pinned["bytes"], pinned["sha256"]):
-        return (f"codec '{name}' now writes different bytes for the same input ({len(data)} bytes, sha256 "
-                f"{digest[:16]}… instead of {pinned['bytes']} bytes, {pinned['sha256'][:16]}…) at the same revision "
-                f"{revision}. If the change is intended, bump `revision` in the {name} codec class (records of the "
-                f"old bytes then stop counting as this codec's) and run {how}; if not, it is a regression")
-    return None
+    streams = [(pinned["bytes"], pinned["sha256"])] + [(m["bytes"], m["sha256"]) for m in
+                                                        pinned.get("machines", {}).values()]
+    if (len(data), digest) in streams:
+        return None
+    if machine is not None and machine not in pinned.get("machines", {}):
+        return (f"UNPINNED: codec '{name}' writes {len(data)} bytes, sha256 {digest[:16]}… on this machine (float "
+                f"kernels {machine}), which its golden entry does not pin; if the code did not change, pin it "
+                f"with python tests/golden.py --pin-machine {name}")
+    want = pinned.get("machines", {}).get(machine, pinned)
+    return (f"codec '{name}' now writes different bytes for the same input ({len(data)} bytes, sha256 "
+            f"{digest[:16]}… instead of {want['bytes']} bytes, {want['sha256'][:16]}…) at the same revision "
+            f"{revision}. If the change is intended, bump `revision` in the {name} codec class (records of the "
+            f"old bytes then stop counting as this codec's) and run {how}; if not, it is a regression")
+
+
+def machine_of(codec: str) -> str | None:
+    """:func:`kernel_id` for a codec whose bytes depend on the processor (torch-trained), else None."""
+    return kernel_id() if LIBRARY.get(codec) == "torch" else None
 
 
 def load() -> dict[str, dict]:
@@ -99,17 +144,31 @@ def load() -> dict[str, dict]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Regenerate the golden stream hashes (after a revision bump).")
     ap.add_argument("--update", action="store_true", help="write golden_streams.json")
+    ap.add_argument("--pin-machine", action="store_true",
+                    help="add this machine's streams of torch-trained codecs to their entries (same revision)")
     ap.add_argument("codecs", nargs="*", help="codecs to regenerate (default: every codec in SPECS)")
     args = ap.parse_args(argv)
     golden = load()
     for name in args.codecs or list(SPECS):
-        golden[name] = entry(name)
-        print(f"{name}: {golden[name]['bytes']} bytes, sha256 {golden[name]['sha256'][:16]}…, "
-              f"revision {golden[name]['revision']}")
+        new = fresh = entry(name)
+        if args.pin_machine:
+            if LIBRARY.get(name) != "torch":
+                ap.error(f"{name}: --pin-machine is for torch-trained codecs ({', '.join(k for k, v in LIBRARY.items() if v == 'torch')})")
+            old = golden.get(name)
+            if old is None or old["revision"] != new["revision"] or old.get("library") != new["library"]:
+                ap.error(f"{name}: its golden entry is of another revision or torch version: use --update")
+            old.setdefault("machines", {})[kernel_id()] = {"bytes": new["bytes"], "sha256": new["sha256"]}
+            new = old
+        else:
+            if LIBRARY.get(name) == "torch":
+                new["machines"] = {kernel_id(): {"bytes": new["bytes"], "sha256": new["sha256"]}}
+            golden[name] = new
+        print(f"{name}: {fresh['bytes']} bytes, sha256 {fresh['sha256'][:16]}…, revision {fresh['revision']}"
+              + (f", pinned machines {', '.join(new.get('machines', {}))}" if "machines" in new else ""))
     cube = golden_cube()
     golden["_cube"] = {"shape": list(cube.shape), "dtype": cube.dtype.name,
                        "sha256": hashlib.sha256(cube.tobytes()).hexdigest()}
-    if args.update:
+    if args.update or args.pin_machine:
         GOLDEN_FILE.write_text(json.dumps(dict(sorted(golden.items())), indent=2) + "\n")
         print(f"wrote {GOLDEN_FILE}")
     return 0

@@ -66,6 +66,23 @@ def test_quality_leaves_out_a_codec_whose_library_moved(regression, monkeypatch,
     assert [p.split(":")[0] for p in regression.quality("HEAD", update=False)] == [PCA]  # pca still is
 
 
+def test_torch_trained_values_are_judged_on_the_machines_the_file_pins(regression, monkeypatch, capsys):
+    monkeypatch.setattr(regression.GOLDEN_STREAMS, "kernel_id", lambda: "m1")
+    golden(regression, {PCA: 46.87, GNN: 23.9})
+    given(regression, monkeypatch, {"HEAD": {PCA: 46.87, GNN: 23.8}})
+    assert regression.quality("HEAD", update=False) == []  # m1 unpinned: named, not compared
+    assert "does not pin" in capsys.readouterr().out
+    assert regression.quality("HEAD", update=False, pin_machine=True) == []
+    written = json.loads(regression.GOLDEN.read_text())
+    assert written["values"] == {PCA: 46.87, GNN: 23.9} and written["_machines"] == {"m1": {GNN: 23.8}}
+    assert regression.quality("HEAD", update=False) == []  # m1's own value
+    given(regression, monkeypatch, {"HEAD": {PCA: 46.87, GNN: 23.7}})
+    assert [p.split(":")[0] for p in regression.quality("HEAD", update=False)] == [GNN]  # pinned: a regression
+    monkeypatch.setattr(regression.GOLDEN_STREAMS, "kernel_id", lambda: "m2")
+    given(regression, monkeypatch, {"HEAD": {PCA: 46.0, GNN: 23.9}})  # the first machine's value passes anywhere
+    assert [p.split(":")[0] for p in regression.quality("HEAD", update=False)] == [PCA]
+
+
 def test_update_writes_the_values_and_versions(regression, monkeypatch):
     given(regression, monkeypatch, {"HEAD": {PCA: 46.87, "bench_codecs.Quality.track_psnr('x', 1.0)": float("nan")}})
     assert regression.quality("HEAD", update=True) == []
