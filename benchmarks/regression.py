@@ -192,10 +192,13 @@ def quality(head: str, update: bool, only: str = ".", pin_machine: bool = False)
         if update:
             values = {k: v for k, v in values.items() if not re.search(only, k)}
             values.update(new)
-            machines = {m: {k: v for k, v in pinned.items() if not re.search(only, k)} for m, pinned in machines.items()}
-        if any(_per_machine(k) for k in new):
-            machines.setdefault(GOLDEN_STREAMS.kernel_id(), {}).update({k: v for k, v in new.items() if _per_machine(k)})
-        out = {"_versions": _versions() if update else old.get("_versions", {}), "values": dict(sorted(values.items()))}
+            machines = {m: {k: v for k, v in pinned.items() if not re.search(only, k)}
+                        for m, pinned in machines.items()}
+        mine = {k: v for k, v in new.items() if _per_machine(k)}
+        if mine:
+            machines.setdefault(GOLDEN_STREAMS.kernel_id(), {}).update(mine)
+        out = {"_versions": _versions() if update else old.get("_versions", {}),
+               "values": dict(sorted(values.items()))}
         machines = {m: dict(sorted(p.items())) for m, p in machines.items() if p}
         if machines:
             out["_machines"] = machines

@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         new = fresh = entry(name)
         if args.pin_machine:
             if LIBRARY.get(name) != "torch":
-                ap.error(f"{name}: --pin-machine is for torch-trained codecs ({', '.join(k for k, v in LIBRARY.items() if v == 'torch')})")
+                torch_codecs = ", ".join(k for k, v in LIBRARY.items() if v == "torch")
+                ap.error(f"{name}: --pin-machine is for torch-trained codecs ({torch_codecs})")
             old = golden.get(name)
             if old is None or old["revision"] != new["revision"] or old.get("library") != new["library"]:
                 ap.error(f"{name}: its golden entry is of another revision or torch version: use --update")
