@@ -8,6 +8,7 @@ resident memory during a task; :func:`cuda_sync` makes timings of GPU work hones
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import platform
 import sys
@@ -51,6 +52,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_signature() -> str:
+    """The processor as its float kernels see it: vendor, family, model, stepping and a hash of its
+    feature flags (from /proc/cpuinfo; else the platform's processor string).  Two processors
+    with one model name ("AMD EPYC") may differ here, and then MKL and torch pick other kernels:
+    a torch-trained network's bits differ (tests/golden.py pins those per signature)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            first = fh.read().split("\n\n", 1)[0]
+    except OSError:
+        return platform.processor() or platform.machine()
+    fields = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in first.splitlines() if ":" in line)}
+    flags = hashlib.sha256(" ".join(sorted(fields.get("flags", "").split())).encode()).hexdigest()[:8]
+    return (f"{fields.get('vendor_id', '?')} family {fields.get('cpu family', '?')} model {fields.get('model', '?')} "
+            f"stepping {fields.get('stepping', '?')} flags {flags}")
+
+
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str | None:
     """The git commit of the hsibench source in use (+ "-dirty" if its package files are modified), or None.
@@ -85,6 +102,7 @@ def environment() -> dict[str, Any]:
     env: dict[str, Any] = {
         "platform": platform.platform(),
         "cpu": cpu_model(),
+        "cpu_signature": cpu_signature(),
         "cpu_count": os.cpu_count(),
         "usable_cores": usable_cores(),
         "versions": versions(),

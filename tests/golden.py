@@ -62,21 +62,13 @@ def golden_cube(rows: int = 24, cols: int = 20, bands: int = 16) -> np.ndarray:
 
 def kernel_id() -> str:
     """This machine's float kernels for torch: a short hash of the torch version, its CPU capability
-    and the processor (vendor, family, model, flags).  Two machines with the same id run the same
-    kernels, so a torch-trained golden stream pinned on one must match on the other."""
+    and the processor (:func:`hsibench.environment.cpu_signature`).  Two machines with the same id
+    run the same kernels, so a torch-trained golden stream pinned on one must match on the other."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            first = fh.read().split("\n\n", 1)[0]
-        fields = dict(line.split(":", 1) for line in first.splitlines() if ":" in line)
-        fields = {k.strip(): v.strip() for k, v in fields.items()}
-        flags = " ".join(sorted(fields.get("flags", "").split()))
-        cpu = "|".join([fields.get("vendor_id", ""), fields.get("cpu family", ""), fields.get("model", ""), flags])
-    except OSError:  # not Linux: the platform's processor string
-        pass
-    ident = "|".join([torch.__version__, torch.backends.cpu.get_cpu_capability(), platform.machine(), cpu])
+    from hsibench.environment import cpu_signature
+
+    ident = "|".join([torch.__version__, torch.backends.cpu.get_cpu_capability(), platform.machine(), cpu_signature()])
     return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 
