@@ -32,6 +32,15 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
 
 
+def _signatures(envs: list[dict]) -> str:
+    """The processor signatures of the run's invocations, with how many invocations each (older entries have none)."""
+    seen: dict[str, int] = {}
+    for e in envs:
+        key = e.get("cpu_signature") or "not recorded"
+        seen[key] = seen.get(key, 0) + 1
+    return "; ".join(f"{k} ({n} invocation{'s' if n > 1 else ''})" for k, n in seen.items())
+
+
 def answer(table3) -> list[str]:
     """The paragraph on the paper's claim, and a per-dataset table of the GNN's deficit at equal bytes."""
     if table3 is None or table3.empty:
@@ -188,6 +197,7 @@ def main(argv=None) -> int:
         f"- machine: {e0.get('cpu')}, {e0.get('cpu_count')} logical CPUs, no GPU; each worker (a shard, later a copy of the command) pinned to one core "
         f"(`taskset`), so every GNN trained single-threaded (task keys: threads `auto:1`); the cores were shared "
         f"with development work, so wall times are inflated",
+        f"- processor signatures (`cpu_signature`, recorded from 2026-12-01 on): {_signatures(envs)}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in (e0.get("versions") or {}).items() if v),
         f"- hsibench commit(s) of the records: {', '.join(c[:12] for c in commits) or 'unknown'}",
         f"- records: {len(records)} ({len(ok)} ok, {len(failed)} failed), first {times[0] if times else '–'}, "
