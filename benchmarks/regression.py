@@ -175,7 +175,7 @@ def _same(want, got) -> bool:
 
 def _per_machine(name: str) -> bool:
     """Whether benchmark ``name``'s value depends on the processor (a torch-trained codec)."""
-    return LIBRARY.get(_codec_of(name)) == "torch"
+    return GOLDEN_STREAMS.per_machine(_codec_of(name))
 
 
 def quality(head: str, update: bool, only: str = ".", pin_machine: bool = False) -> list[str]:

@@ -48,12 +48,9 @@ class _Timed:
 
 def _profile(S, fn, sink):
     """Run ``fn()`` with spiht's modules timed; return its result, stages in ``sink``."""
-    saved = S.K, S.dwt, S._bits, S.build_tree, getattr(S, "KC", None), getattr(S, "WK", None)
+    saved = S.K, S.dwt, S._bits, S.build_tree, S.KC
     S.K = _Timed(saved[0], sink)
-    if saved[4] is not None:
-        S.KC = _Timed(saved[4], sink)
-    if saved[5] is not None:
-        S.WK = _Timed(saved[5], sink)
+    S.KC = _Timed(saved[4], sink)
     S.dwt = _Timed(saved[1], sink, {"forward_inplace", "inverse_inplace", "to_cube"})
     S._bits = _Timed(saved[2], sink)
     tree_proxy = _Timed(S, sink, {"build_tree"})
@@ -62,11 +59,7 @@ def _profile(S, fn, sink):
     try:
         out = fn()
     finally:
-        S.K, S.dwt, S._bits, S.build_tree = saved[:4]
-        if saved[4] is not None:
-            S.KC = saved[4]
-        if saved[5] is not None:
-            S.WK = saved[5]
+        S.K, S.dwt, S._bits, S.build_tree, S.KC = saved
     tc, tw = time.process_time() - c, time.perf_counter() - w
     sink["rest"] = (tc - sum(v[0] for v in sink.values()), tw - sum(v[1] for v in sink.values()))
     return out

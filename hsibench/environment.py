@@ -40,16 +40,20 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
-def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+@functools.lru_cache(maxsize=1)
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo (empty where there is none), read once per process."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+            first = fh.read().split("\n\n", 1)[0]
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return {}
+    return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in first.splitlines() if ":" in line)}
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    return _cpuinfo().get("model name") or platform.processor() or platform.machine()
 
 
 def cpu_signature() -> str:
@@ -57,12 +61,9 @@ def cpu_signature() -> str:
     feature flags (from /proc/cpuinfo; else the platform's processor string).  Two processors
     with one model name ("AMD EPYC") may differ here, and then MKL and torch pick other kernels:
     a torch-trained network's bits differ (tests/golden.py pins those per signature)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            first = fh.read().split("\n\n", 1)[0]
-    except OSError:
+    fields = _cpuinfo()
+    if not fields:
         return platform.processor() or platform.machine()
-    fields = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in first.splitlines() if ":" in line)}
     flags = hashlib.sha256(" ".join(sorted(fields.get("flags", "").split())).encode()).hexdigest()[:8]
     return (f"{fields.get('vendor_id', '?')} family {fields.get('cpu family', '?')} model {fields.get('model', '?')} "
             f"stepping {fields.get('stepping', '?')} flags {flags}")

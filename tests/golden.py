@@ -124,9 +124,14 @@ def check(name: str, data: bytes, revision: int, pinned: dict, machine: str | No
             f"old bytes then stop counting as this codec's) and run {how}; if not, it is a regression")
 
 
+def per_machine(codec: str) -> bool:
+    """Whether ``codec``'s bytes depend on the processor (torch-trained): pinned per :func:`kernel_id`."""
+    return LIBRARY.get(codec) == "torch"
+
+
 def machine_of(codec: str) -> str | None:
-    """:func:`kernel_id` for a codec whose bytes depend on the processor (torch-trained), else None."""
-    return kernel_id() if LIBRARY.get(codec) == "torch" else None
+    """:func:`kernel_id` for a codec whose bytes depend on the processor, else None."""
+    return kernel_id() if per_machine(codec) else None
 
 
 def load() -> dict[str, dict]:
@@ -144,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.codecs or list(SPECS):
         new = fresh = entry(name)
         if args.pin_machine:
-            if LIBRARY.get(name) != "torch":
-                torch_codecs = ", ".join(k for k, v in LIBRARY.items() if v == "torch")
+            if not per_machine(name):
+                torch_codecs = ", ".join(k for k in LIBRARY if per_machine(k))
                 ap.error(f"{name}: --pin-machine is for torch-trained codecs ({torch_codecs})")
             old = golden.get(name)
             if old is None or old["revision"] != new["revision"] or old.get("library") != new["library"]:
@@ -153,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             old.setdefault("machines", {})[kernel_id()] = {"bytes": new["bytes"], "sha256": new["sha256"]}
             new = old
         else:
-            if LIBRARY.get(name) == "torch":
+            if per_machine(name):
                 new["machines"] = {kernel_id(): {"bytes": new["bytes"], "sha256": new["sha256"]}}
             golden[name] = new
         print(f"{name}: {fresh['bytes']} bytes, sha256 {fresh['sha256'][:16]}…, revision {fresh['revision']}"

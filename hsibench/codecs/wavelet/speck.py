@@ -205,6 +205,7 @@ def _decode_slab(payload: bytes, t: dict | None, ac: bool, layout: W.Layout, ste
     an empty stream), the inverse transform, then ``shift = (mean, lo, hi)`` and float32.
     ``serial``: every stage on this thread alone, without the GIL (one of several slabs decoded
     at once, each through to the cube, so that no thread waits for the others between stages)."""
+    impl = "serial" if serial else "numba"
     coeffs = np.zeros(layout.shape, dtype=np.float64)  # numpy: huge pages (:func:`._speck_coder.workspace`)
     if len(payload):
         data = np.frombuffer(payload, dtype=np.uint8).copy()  # writeable: one kernel codes both ways
@@ -216,8 +217,8 @@ def _decode_slab(payload: bytes, t: dict | None, ac: bool, layout: W.Layout, ste
                    np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), geo, *work)[3]
         (K.scatter_lsp_serial if serial else K.scatter_lsp)(work[1], work[2], m, *steps, coeffs.reshape(-1))
         del work
-        W.inverse_inplace(coeffs, layout, impl="serial" if serial else "numba")
-    W.to_cube(coeffs, out, *shift, impl="serial" if serial else "numba")
+        W.inverse_inplace(coeffs, layout, impl=impl)
+    W.to_cube(coeffs, out, *shift, impl=impl)
 
 
 def _geometry(t: dict) -> tuple:

@@ -453,6 +453,7 @@ def _decode_slab(payload: bytes, tree: Tree, layout: dwt.Layout, top: int, ac: b
     mag, neg, lp = _decode_stream(payload, tree, layout.shape, top, ac)
     flat = np.empty(mag.size, dtype=np.float64)
     scale = math.ldexp(1.0, -min(e, 1000))
+    impl = "serial" if serial else "numba"
     if serial:
         K.reconstruct_span(mag, neg, lp, scale, flat, 0, mag.size)
     else:
@@ -461,10 +462,10 @@ def _decode_slab(payload: bytes, tree: Tree, layout: dwt.Layout, top: int, ac: b
         flat *= math.ldexp(1.0, 1000 - e)
     del mag, neg, lp
     x = flat.reshape(layout.shape)
-    dwt.inverse_inplace(x, layout, impl="serial" if serial else "numba")
+    dwt.inverse_inplace(x, layout, impl=impl)
     mean, lo, hi = (float(v) for v in shift)
     if out.dtype == np.float32:  # clip(x + mean) to float32 in one tiled pass; the range keeps every value finite
-        dwt.to_cube(x, out, mean, lo, hi, impl="serial" if serial else "numba")
+        dwt.to_cube(x, out, mean, lo, hi, impl=impl)
     else:  # a crafted range beyond float32: as_output clips what would overflow
         x += mean
         np.clip(x, lo, hi, out=x)
